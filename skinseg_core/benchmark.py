@@ -1,0 +1,156 @@
+"""`skinseg benchmark`: medians of repeated timings on this machine. It reports figures and asserts nothing.
+
+Photos are synthetic JPEGs (smooth colour fields with skin-toned blobs) made in a temporary folder, so the benchmark
+needs no data folder and never touches the user's photos.
+"""
+
+from __future__ import annotations
+
+import platform
+import resource
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+import torch
+
+import skinseg_core
+from skinseg_core.flops import forward_gflops
+from skinseg_core.imageio import write_mask_png
+from skinseg_core.inference import Segmenter
+from skinseg_core.losses import jaccard_loss
+from skinseg_core.models import build_from_config, scores_to_probabilities
+from skinseg_core.preprocess import network_input
+
+PHOTO_SIZES = {"photo_1mp_ms": (1152, 864), "photo_12mp_ms": (4000, 3000), "photo_50mp_ms": (8165, 6124)}
+
+
+def synthetic_photo(path: Path, width: int, height: int, seed: int = 0) -> Path:
+    """A JPEG that compresses and decodes like a photo: smooth gradients, noise and skin-coloured ellipses."""
+    rng = np.random.default_rng(seed)
+    small = rng.integers(0, 255, size=(max(height // 64, 2), max(width // 64, 2), 3), dtype=np.uint8)
+    image = cv2.resize(small, (width, height), interpolation=cv2.INTER_CUBIC)
+    for _ in range(6):
+        center = (int(rng.integers(0, width)), int(rng.integers(0, height)))
+        axes = (int(rng.integers(width // 20, width // 5)), int(rng.integers(height // 20, height // 5)))
+        cv2.ellipse(image, center, axes, float(rng.uniform(0, 180)), 0, 360, (120, 160, 210), -1)  # BGR skin tone
+    noise = rng.integers(0, 12, size=(min(height, 512), min(width, 512), 3), dtype=np.uint8)
+    image[: noise.shape[0], : noise.shape[1]] = cv2.add(image[: noise.shape[0], : noise.shape[1]], noise)
+    cv2.imwrite(str(path), image, [cv2.IMWRITE_JPEG_QUALITY, 90])
+    return path
+
+
+def median_ms(function: Callable[[], Any], repeats: int, warmup: int = 1) -> float:
+    for _ in range(warmup):
+        function()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        function()
+        times.append((time.perf_counter() - start) * 1000.0)
+    return statistics.median(times)
+
+
+def matmul_gflops(n: int = 2048, repeats: int = 5) -> float:
+    """GFLOP/s of a large fp32 matrix multiply: the practical peak the network's convolutions are compared with."""
+    a, b = torch.randn(n, n), torch.randn(n, n)
+    ms = median_ms(lambda: torch.mm(a, b), repeats)
+    return 2.0 * n**3 / (ms / 1000.0) / 1e9
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+
+
+def run_benchmark(model: str | Path | None = None, device: str = "auto", repeats: int = 5,
+                  include_50mp: bool = True) -> dict[str, Any]:
+    segmenter = Segmenter(model, device=device)
+    net, size, dev = segmenter.model, segmenter.input_size, segmenter.device
+    result: dict[str, Any] = {
+        "skinseg_version": skinseg_core.__version__,
+        "model": segmenter.loaded.name,
+        "input_size": size,
+        "device": segmenter.device_description,
+        "torch": torch.__version__,
+        "python": platform.python_version(),
+        "machine": platform.machine(),
+        "repeats": repeats,
+    }
+
+    x = network_input(torch.rand(1, 3, size, size, device=dev)).contiguous(memory_format=torch.channels_last)
+
+    def forward() -> None:
+        with torch.inference_mode():
+            net(x)
+        _sync(dev)
+
+    result["forward_ms"] = round(median_ms(forward, max(repeats, 10), warmup=3), 3)
+    result["gflops"] = round(forward_gflops(net, size), 4)
+    result["achieved_gflops"] = round(result["gflops"] / (result["forward_ms"] / 1000.0), 2)
+    result["peak_gflops"] = round(matmul_gflops(), 2)
+    result["achieved_fraction_of_peak"] = round(result["achieved_gflops"] / result["peak_gflops"], 4)
+
+    with tempfile.TemporaryDirectory(prefix="skinseg-bench-") as tmp:
+        folder = Path(tmp)
+        sizes = {k: v for k, v in PHOTO_SIZES.items() if include_50mp or k != "photo_50mp_ms"}
+        for key, (width, height) in sizes.items():
+            photo = synthetic_photo(folder / f"{key}.jpg", width, height)
+            out = folder / f"{key}_mask.png"
+
+            def photo_to_mask(photo: Path = photo, out: Path = out) -> None:
+                write_mask_png(out, segmenter.predict(photo).mask(0.5))
+
+            result[key] = round(median_ms(photo_to_mask, repeats), 2)
+
+    # One training step at batch 16 on a copy of the network (the bundled weights stay untouched).
+    train_net = build_from_config(net.config).to(dev)
+    train_net.load_state_dict(net.state_dict())
+    train_net.to(memory_format=torch.channels_last).train()
+    optimizer = torch.optim.SGD(train_net.parameters(), lr=0.001, momentum=0.9)
+    images = torch.rand(16, 3, size, size, device=dev).contiguous(memory_format=torch.channels_last)
+    masks = (torch.rand(16, 1, size, size, device=dev) > 0.5).float()
+
+    def train_step() -> None:
+        loss = jaccard_loss(scores_to_probabilities(train_net(network_input(images))), masks)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        _sync(dev)
+
+    result["train_step_ms"] = round(median_ms(train_step, max(2, repeats // 2)), 2)
+    # ru_maxrss is KiB on Linux, bytes on macOS.
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    result["peak_memory_mb"] = round(rss / (1024 * 1024 if sys.platform == "darwin" else 1024), 1)
+    if dev.type == "cuda":
+        result["peak_gpu_memory_mb"] = round(torch.cuda.max_memory_allocated(dev) / 2**20, 1)
+    return result
+
+
+def format_benchmark(result: dict[str, Any]) -> str:
+    lines = [f"SkinSeg {result['skinseg_version']} · model {result['model']} · input {result['input_size']} px · "
+             f"{result['device']} · torch {result['torch']}"]
+    labels = [
+        ("forward_ms", "forward pass at input size", "ms"),
+        ("gflops", "GFLOPs per forward pass", ""),
+        ("achieved_gflops", "achieved GFLOP/s", ""),
+        ("peak_gflops", "large matmul GFLOP/s (same run)", ""),
+        ("achieved_fraction_of_peak", "achieved / matmul", ""),
+        ("photo_1mp_ms", "1 MP JPEG -> full-size mask", "ms"),
+        ("photo_12mp_ms", "12 MP JPEG -> full-size mask", "ms"),
+        ("photo_50mp_ms", "50 MP JPEG -> full-size mask", "ms"),
+        ("train_step_ms", "one training step (batch 16)", "ms"),
+        ("peak_memory_mb", "peak memory (RSS)", "MB"),
+        ("peak_gpu_memory_mb", "peak GPU memory", "MB"),
+    ]
+    for key, label, unit in labels:
+        if key in result:
+            lines.append(f"  {label:<34}{result[key]:>12} {unit}")
+    lines.append(f"  medians of {result['repeats']} runs; figures only, nothing asserted")
+    return "\n".join(lines)

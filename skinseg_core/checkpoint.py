@@ -1,0 +1,202 @@
+"""Model files: weights as safetensors plus a JSON config beside them.
+
+`name.safetensors` holds only tensors; `name.json` says how to rebuild the network (architecture and kwargs), the
+input size and normalisation, what trained it, its metrics and the sha256 of the weights. Loading parses JSON and
+safetensors only, so a model file can never execute code (no pickle anywhere).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import json
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+
+import skinseg_core
+from skinseg_core.atomic import atomic_path, atomic_write_json
+from skinseg_core.errors import CheckpointError
+from skinseg_core.flops import count_parameters
+from skinseg_core.models import SegmentationNet, build_from_config
+from skinseg_core.preprocess import NORMALISATION
+
+log = logging.getLogger(__name__)
+
+FORMAT = "skinseg-model"
+FORMAT_VERSION = 1
+
+
+def checkpoint_paths(path: str | Path) -> tuple[Path, Path]:
+    """(config .json, weights .safetensors) for a path naming either file or their common stem."""
+    path = Path(path)
+    if path.suffix in (".json", ".safetensors"):
+        stem = path.with_suffix("")
+    else:
+        stem = path
+    return stem.with_suffix(".json"), stem.with_suffix(".safetensors")
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+@dataclass
+class LoadedModel:
+    """A network rebuilt from a model file, in eval mode on the CPU, with the file's config."""
+
+    model: SegmentationNet
+    info: dict[str, Any]
+    config_path: Path
+    weights_path: Path
+
+    @property
+    def input_size(self) -> int:
+        return int(self.info["input_size"])
+
+    @property
+    def threshold(self) -> float:
+        return float(self.info.get("threshold", 0.5))
+
+    @property
+    def name(self) -> str:
+        return str(self.info.get("name", self.config_path.stem))
+
+
+@dataclass
+class CheckpointMeta:
+    """What a caller knows about a model beyond its weights (all optional)."""
+
+    name: str | None = None
+    training: dict[str, Any] = field(default_factory=dict)
+    metrics: dict[str, Any] = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)
+    threshold: float = 0.5
+
+
+def save_checkpoint(model: SegmentationNet, path: str | Path, meta: CheckpointMeta | None = None) -> Path:
+    """Write `<stem>.safetensors` and `<stem>.json` atomically; returns the config path.
+
+    The weights are written first and the config last, so a config on disk always describes complete weights.
+    """
+    meta = meta or CheckpointMeta()
+    config_path, weights_path = checkpoint_paths(path)
+    config_path.parent.mkdir(parents=True, exist_ok=True)
+    state = {key: value.detach().to("cpu").contiguous() for key, value in model.state_dict().items()}
+    with atomic_path(weights_path) as tmp:
+        save_file(state, str(tmp), metadata={"format": FORMAT})
+    info: dict[str, Any] = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "name": meta.name or config_path.stem,
+        "skinseg_version": skinseg_core.__version__,
+        "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "model": model.config,
+        "parameters": count_parameters(model),
+        "input_size": int(model.config.get("input_size", 128)),
+        "normalisation": NORMALISATION,
+        "output": "re-scaled tanh: p = (tanh(s) + 1) / 2",
+        "threshold": meta.threshold,
+        "training": meta.training,
+        "metrics": meta.metrics,
+        "weights_file": weights_path.name,
+        "weights_sha256": sha256_of(weights_path),
+    }
+    info.update(meta.extra)
+    atomic_write_json(config_path, info)
+    return config_path
+
+
+def read_checkpoint_info(path: str | Path) -> dict[str, Any]:
+    """Parse and check a model's JSON config without touching its weights."""
+    config_path, _ = checkpoint_paths(path)
+    if not config_path.exists():
+        raise CheckpointError(
+            f"Model config {config_path} is missing. A SkinSeg model is a .safetensors weights file with a .json "
+            "config of the same name beside it; copy both files together."
+        )
+    try:
+        info = json.loads(config_path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise CheckpointError(
+            f"Model config {config_path} is damaged ({error}). Restore it from the original download or backup."
+        ) from error
+    if not isinstance(info, dict) or info.get("format") != FORMAT or "model" not in info:
+        raise CheckpointError(f"{config_path} is not a SkinSeg model config (no '{FORMAT}' format field).")
+    if int(info.get("format_version", 0)) > FORMAT_VERSION:
+        raise CheckpointError(
+            f"{config_path} was written by a newer SkinSeg (format {info.get('format_version')}); update SkinSeg."
+        )
+    return info
+
+
+def load_checkpoint(path: str | Path, *, verify_checksum: bool = True) -> LoadedModel:
+    """Rebuild the network from its JSON config and load its safetensors weights (CPU, eval mode).
+
+    Raises CheckpointError naming the file and the problem: missing, truncated, damaged, modified (checksum) or
+    not matching the architecture its config describes.
+    """
+    config_path, default_weights = checkpoint_paths(path)
+    info = read_checkpoint_info(config_path)
+    weights_path = config_path.parent / str(info.get("weights_file", default_weights.name))
+    if not weights_path.exists():
+        raise CheckpointError(
+            f"Model weights {weights_path} are missing (its config {config_path.name} is there). "
+            "Copy the .safetensors file beside the .json."
+        )
+    if weights_path.stat().st_size == 0:
+        raise CheckpointError(f"Model weights {weights_path} are empty (0 bytes): the file was not fully written.")
+    expected_sha = info.get("weights_sha256")
+    if verify_checksum and expected_sha and sha256_of(weights_path) != expected_sha:
+        raise CheckpointError(
+            f"Model weights {weights_path} do not match the checksum in {config_path.name}: the file is damaged, "
+            "truncated or was replaced. Restore both files from the original source."
+        )
+    try:
+        state = load_file(str(weights_path), device="cpu")
+    except (SafetensorError, OSError, ValueError) as error:
+        raise CheckpointError(f"Model weights {weights_path} are damaged or truncated ({error}).") from error
+    try:
+        model = build_from_config(info["model"])
+    except (TypeError, ValueError, KeyError) as error:
+        raise CheckpointError(f"{config_path} describes a network SkinSeg cannot build: {error}") from error
+    expected = model.state_dict()
+    missing = sorted(set(expected) - set(state))
+    unexpected = sorted(set(state) - set(expected))
+    wrong_shape = sorted(k for k in set(expected) & set(state) if expected[k].shape != state[k].shape)
+    if missing or unexpected or wrong_shape:
+        parts = []
+        if missing:
+            parts.append(f"{len(missing)} missing tensors (e.g. {missing[0]})")
+        if unexpected:
+            parts.append(f"{len(unexpected)} unexpected tensors (e.g. {unexpected[0]})")
+        if wrong_shape:
+            key = wrong_shape[0]
+            parts.append(
+                f"{len(wrong_shape)} tensors of the wrong shape (e.g. {key}: file {tuple(state[key].shape)}, "
+                f"config {tuple(expected[key].shape)})"
+            )
+        raise CheckpointError(
+            f"Model weights {weights_path} do not match the architecture in {config_path.name}: "
+            + "; ".join(parts)
+            + ". The two files belong to different models."
+        )
+    model.load_state_dict(state, strict=True)
+    model.eval()
+    return LoadedModel(model=model, info=info, config_path=config_path, weights_path=weights_path)
+
+
+def load_weights_into(model: torch.nn.Module, path: str | Path) -> dict[str, Any]:
+    """Copy a model file's weights into an existing network of the same architecture (fine-tuning start)."""
+    loaded = load_checkpoint(path)
+    model.load_state_dict(loaded.model.state_dict(), strict=True)
+    return loaded.info

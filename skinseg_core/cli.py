@@ -1,0 +1,402 @@
+"""The `skinseg` command: predict, evaluate, train, finetune, experiment, models, benchmark.
+
+Expected failures (bad photos, missing models, absent devices) print one clear line and exit with status 2;
+nothing here prints a traceback for them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import skinseg_core
+from skinseg_core.errors import SkinSegError
+from skinseg_core.paths import model_card_path
+
+log = logging.getLogger("skinseg")
+
+EXIT_FAILED = 1  # some photos failed, the others were done
+EXIT_ERROR = 2  # nothing could be done (bad arguments, no model, ...)
+
+
+def _progress(iterable, **kwargs):
+    from tqdm import tqdm
+
+    return tqdm(iterable, file=sys.stderr, dynamic_ncols=True, disable=kwargs.pop("quiet", False), **kwargs)
+
+
+def _add_device(parser: argparse.ArgumentParser) -> None:
+    from skinseg_core.devices import DEVICE_CHOICES
+
+    parser.add_argument("--device", default="auto", choices=DEVICE_CHOICES,
+                        help="compute device: auto (CUDA, then Apple MPS, then CPU; default), cpu, cuda or mps")
+
+
+def _add_model(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--model", type=Path, default=None,
+                        help="model file (.json with its .safetensors beside it); default: the bundled model")
+
+
+def _int_tuple(text: str) -> tuple[int, ...]:
+    try:
+        return tuple(int(part) for part in text.split(",") if part.strip())
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(f"expected comma-separated integers such as 16,32,64: {text!r}") from error
+
+
+def _add_training(parser: argparse.ArgumentParser, *, fine_tune: bool) -> None:
+    group = parser.add_argument_group("training settings (defaults: the paper's)")
+    group.add_argument("--epochs", type=int, default=100 if fine_tune else 500, help="maximum epochs")
+    group.add_argument("--patience", type=int, default=20 if fine_tune else 50,
+                       help="stop after this many epochs without validation improvement")
+    group.add_argument("--batch-size", type=int, default=16)
+    group.add_argument("--lr", type=float, default=0.001 if fine_tune else 0.01, help="SGD learning rate")
+    group.add_argument("--momentum", type=float, default=0.9)
+    group.add_argument("--augmentation", choices=["paper", "strong"], default="strong",
+                       help="paper: rotation, scale, crop; strong: also flips, colour, light, blur, JPEG")
+    group.add_argument("--steps-per-epoch", type=int, default=None, help="default: one pass over the photos")
+    group.add_argument("--val-fraction", type=float, default=0.2, help="share of photos held out for validation")
+    group.add_argument("--seed", type=int, default=0)
+    _add_device(parser)
+
+
+def _settings_from(args: argparse.Namespace):
+    from skinseg_core.training import TrainSettings
+
+    return TrainSettings(epochs=args.epochs, patience=args.patience, batch_size=args.batch_size, learning_rate=args.lr,
+                         momentum=args.momentum, augmentation=args.augmentation,
+                         steps_per_epoch=args.steps_per_epoch, seed=args.seed)
+
+
+def _report_training(bar_holder: dict[str, Any]):
+    """A callback for run_fit that shows a progress bar per epoch and a line per finished epoch."""
+
+    def show(report) -> None:
+        bar = bar_holder.get("bar")
+        if report.event == "step":
+            if bar is None or report.step == 1:
+                if bar is not None:
+                    bar.close()
+                bar = _progress(range(report.steps), desc=f"epoch {report.epoch}/{report.epochs}", leave=False)
+                bar_holder["bar"] = bar
+            bar.update(1)
+            bar.set_postfix(loss=f"{report.loss:.4f}")
+        elif report.event == "epoch":
+            if bar is not None:
+                bar.close()
+                bar_holder["bar"] = None
+            print(f"epoch {report.epoch}: loss {report.loss:.4f}  val Jaccard {report.val_jaccard:.4f}  "
+                  f"best {report.best_val_jaccard:.4f} (epoch {report.best_epoch})", file=sys.stderr)
+        elif report.event == "finished" and report.stopped_early:
+            print(f"stopped early: no validation improvement since epoch {report.best_epoch}", file=sys.stderr)
+
+    return show
+
+
+# --- predict -----------------------------------------------------------------------------------------------------
+
+def _collect_photos(inputs: list[Path]) -> list[Path]:
+    from skinseg_core.imageio import list_photos
+
+    photos: list[Path] = []
+    for item in inputs:
+        if item.is_dir():
+            found = list_photos(item)
+            if not found:
+                log.warning("no photos in folder %s", item)
+            photos.extend(found)
+        else:
+            photos.append(item)
+    return photos
+
+
+def _output_names(photos: list[Path]) -> list[str]:
+    """`<stem>.png` per photo; photos sharing a stem (a.jpg, a.tif) keep their suffix so nothing is overwritten."""
+    stems = [p.stem for p in photos]
+    names = []
+    for photo in photos:
+        if stems.count(photo.stem) > 1:
+            names.append(f"{photo.stem}_{photo.suffix.lstrip('.').lower()}")
+        else:
+            names.append(photo.stem)
+    return names
+
+
+def cmd_predict(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from skinseg_core.imageio import write_gray_png, write_mask_png
+    from skinseg_core.inference import Segmenter
+
+    photos = _collect_photos(args.photos)
+    if not photos:
+        raise SkinSegError("No photos to segment: name photo files or folders that contain photos.")
+    segmenter = Segmenter(args.model, device=args.device, tta=args.tta)
+    threshold = args.threshold if args.threshold is not None else segmenter.loaded.threshold
+    args.out.mkdir(parents=True, exist_ok=True)
+    failures = 0
+    for photo, name in zip(_progress(photos, desc="segmenting", unit="photo", quiet=args.quiet), _output_names(photos)):
+        try:
+            prediction = segmenter.predict(photo)
+            write_mask_png(args.out / f"{name}.png", prediction.mask(threshold))
+            if args.probabilities:
+                write_gray_png(args.out / f"{name}_prob.png",
+                               np.round(prediction.probabilities * 255.0).astype(np.uint8))
+        except SkinSegError as error:
+            failures += 1
+            print(f"skipped: {error}", file=sys.stderr)
+    done = len(photos) - failures
+    print(f"{done} of {len(photos)} photos segmented into {args.out} "
+          f"(model {segmenter.loaded.name}, threshold {threshold:g}, {segmenter.device_description})", file=sys.stderr)
+    return EXIT_FAILED if failures else 0
+
+
+# --- evaluate ----------------------------------------------------------------------------------------------------
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from skinseg_core.evaluation import evaluate_model, format_summary
+
+    result = evaluate_model(args.model, args.images, args.masks, threshold=args.threshold, device=args.device,
+                            tta=args.tta, progress=lambda it, n: _progress(it, total=n, desc="evaluating",
+                                                                           unit="photo", quiet=args.json))
+    if args.json:
+        print(json.dumps(result, indent=2))
+    else:
+        print(format_summary(result))
+    return 0
+
+
+# --- train / finetune --------------------------------------------------------------------------------------------
+
+def _model_overrides(args: argparse.Namespace) -> dict[str, Any]:
+    overrides: dict[str, Any] = {}
+    for key in ("widths", "fc_dim", "fc_grid", "input_size", "dense_layers", "residual_blocks"):
+        value = getattr(args, key, None)
+        if value is not None:
+            overrides[key] = value
+    return overrides
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from skinseg_core.data import folder_pairs, split_pairs
+    from skinseg_core.devices import resolve_device
+    from skinseg_core.models import build_model
+    from skinseg_core.training import fit, run_fit
+
+    if args.recipe:
+        from skinseg_core.recipes import run_recipe
+
+        return run_recipe(args.recipe, out=args.out, data_root=args.data_root, device=args.device)
+    if not args.data:
+        raise SkinSegError("Give at least one --data FOLDER (with images/ and masks/ inside), or --recipe NAME.")
+    device = resolve_device(args.device)
+    train_pairs, val_pairs = [], []
+    for folder in args.data:
+        pairs = folder_pairs(folder)
+        train, val = split_pairs(pairs, args.val_fraction, seed=args.seed)
+        train_pairs += train
+        val_pairs += val
+    model = build_model(args.model, **_model_overrides(args))
+    if args.init:
+        from skinseg_core.checkpoint import load_weights_into
+
+        load_weights_into(model, args.init)
+    meta = {"name": args.name or args.out.name, "data": [str(Path(f).resolve()) for f in args.data],
+            "init": str(args.init) if args.init else None}
+    result = run_fit(fit(args.out, model, train_pairs, val_pairs, _settings_from(args), device, meta),
+                     _report_training({}))
+    print(f"best validation Jaccard {result.best_val_jaccard:.4f} at epoch {result.best_epoch}; "
+          f"model: {result.best_checkpoint}")
+    return 0
+
+
+def cmd_finetune(args: argparse.Namespace) -> int:
+    from skinseg_core.finetune import finetune_folder
+
+    source = args.source
+    with tempfile.TemporaryDirectory(prefix="skinseg-finetune-") as scratch:
+        run_dir = args.run_dir or Path(scratch)
+        out = finetune_folder(args.images, args.masks, source=source, out=args.out, run_dir=run_dir,
+                              settings=_settings_from(args), val_fraction=args.val_fraction, device=args.device,
+                              on_progress=_report_training({}))
+    print(f"fine-tuned model written to {out}")
+    return 0
+
+
+# --- experiment, models, benchmark -------------------------------------------------------------------------------
+
+def cmd_experiment(args: argparse.Namespace) -> int:
+    from skinseg_core.experiment import ExperimentSpec, run_experiment
+
+    spec = ExperimentSpec(
+        architectures=args.arch or ["unet", "dense-res-unet"],
+        pretrain_folders=[str(p) for p in args.pretrain],
+        clinical_folder=str(args.clinical),
+        folds=args.folds,
+        model_overrides=_model_overrides(args),
+        pretrain_settings=dict(epochs=args.pretrain_epochs, patience=args.patience, batch_size=args.batch_size,
+                               learning_rate=args.lr, steps_per_epoch=args.steps_per_epoch,
+                               augmentation=args.augmentation, seed=args.seed),
+        clinical_settings=dict(epochs=args.clinical_epochs, patience=args.patience, batch_size=args.batch_size,
+                               steps_per_epoch=args.clinical_steps_per_epoch, augmentation=args.augmentation,
+                               seed=args.seed),
+        max_pretrain_per_folder=args.max_pretrain_per_folder,
+        seed=args.seed,
+    )
+    result = run_experiment(spec, args.out, device=args.device, on_progress=_report_training({}))
+    print(result["markdown"])
+    print(f"written: {args.out / 'table1.md'} and {args.out / 'table1.json'}", file=sys.stderr)
+    return 0
+
+
+def cmd_models(args: argparse.Namespace) -> int:
+    from skinseg_core.model_catalog import preset_table
+
+    rows = preset_table()
+    if args.json:
+        print(json.dumps(rows, indent=2))
+    else:
+        print(f"{'name':<16}{'params':>14}{'GFLOPs@128':>12}{'GFLOPs@256':>12}")
+        for row in rows:
+            print(f"{row['name']:<16}{row['params']:>14,}{row['gflops_128']:>12.2f}{row['gflops_256']:>12.2f}")
+    return 0
+
+
+def cmd_benchmark(args: argparse.Namespace) -> int:
+    from skinseg_core.benchmark import format_benchmark, run_benchmark
+
+    result = run_benchmark(args.model, device=args.device, repeats=args.repeats, include_50mp=not args.skip_50mp)
+    print(json.dumps(result, indent=2) if args.json else format_benchmark(result))
+    return 0
+
+
+# --- parser ------------------------------------------------------------------------------------------------------
+
+def build_parser() -> argparse.ArgumentParser:
+    card = model_card_path()
+    parser = argparse.ArgumentParser(
+        prog="skinseg",
+        description="SkinSeg: skin segmentation of clinical photographs (Codella et al., EMBC 2018). "
+        "For research use only.",
+    )
+    parser.add_argument("--version", action="version", version=f"skinseg {skinseg_core.__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log more detail")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    p = sub.add_parser("predict", help="segment photos into skin masks",
+                       description="Write DIR/<stem>.png (0/255, the photo's own size) for every photo. "
+                       f"The default model and its measured quality are described in its model card: {card}")
+    p.add_argument("photos", nargs="+", type=Path, metavar="PHOTO_OR_DIR", help="photo files or folders of photos")
+    p.add_argument("--out", type=Path, required=True, metavar="DIR", help="folder for the masks")
+    _add_model(p)
+    p.add_argument("--threshold", type=float, default=None, help="skin if probability >= T (default: the model's, 0.5)")
+    _add_device(p)
+    p.add_argument("--probabilities", action="store_true", help="also write <stem>_prob.png (8-bit probabilities)")
+    p.add_argument("--tta", action="store_true", help="average with a horizontally flipped pass (slower)")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_predict)
+
+    p = sub.add_parser("evaluate", help="measure a model against reference masks",
+                       description="Jaccard and Dice per photo, their spread, and pooled over the set, at full resolution.")
+    p.add_argument("--images", type=Path, required=True, metavar="DIR")
+    p.add_argument("--masks", type=Path, required=True, metavar="DIR")
+    _add_model(p)
+    p.add_argument("--threshold", type=float, default=None)
+    _add_device(p)
+    p.add_argument("--tta", action="store_true", help="average with a horizontally flipped pass")
+    p.add_argument("--json", action="store_true", help="print JSON (with per-photo scores)")
+    p.set_defaults(func=cmd_evaluate)
+
+    p = sub.add_parser("train", help="train a network from scratch (or from --init)",
+                       description="Train on folders with images/ and masks/ (matched by file stem); 20 %% of each "
+                       "folder is held out for validation. The run folder holds config, metrics, the best model and "
+                       "resume state: run the same command again to resume an interrupted run.")
+    p.add_argument("--data", type=Path, action="append", metavar="FOLDER", help="a folder with images/ and masks/; repeat")
+    p.add_argument("--out", type=Path, required=True, metavar="RUN_DIR")
+    p.add_argument("--model", default="dense-res-unet", help="preset or architecture name (see `skinseg models`)")
+    p.add_argument("--name", default=None, help="model name recorded in its config")
+    p.add_argument("--init", type=Path, default=None, help="start from this model file's weights")
+    p.add_argument("--recipe", default=None, help="run a named recipe instead (e.g. 'bundled')")
+    p.add_argument("--data-root", type=Path, default=None, help="for --recipe: the shared data folder")
+    arch = p.add_argument_group("network size (overrides the preset)")
+    arch.add_argument("--widths", type=_int_tuple, default=None, help="filters per level, e.g. 16,32,64,96")
+    arch.add_argument("--fc-dim", type=int, default=None, help="bottleneck fully-connected size (0: none)")
+    arch.add_argument("--fc-grid", type=int, default=None, help="grid the bottleneck FC sees")
+    arch.add_argument("--input-size", type=int, default=None, help="network input size (square)")
+    arch.add_argument("--dense-layers", type=int, default=None)
+    arch.add_argument("--residual-blocks", type=int, default=None)
+    _add_training(p, fine_tune=False)
+    p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("finetune", help="adapt a model to your corrected photos (learning rate 0.001)",
+                       description="Fine-tune a model on photos with corrected masks; 20 %% (at least 2 photos) are "
+                       "held out to choose the best epoch and to report the gain.")
+    p.add_argument("--images", type=Path, required=True, metavar="DIR")
+    p.add_argument("--masks", type=Path, required=True, metavar="DIR")
+    p.add_argument("--from", dest="source", type=Path, default=None, help="model to start from (default: the default model)")
+    p.add_argument("--out", type=Path, required=True, metavar="FILE", help="new model file (.json; weights beside it)")
+    p.add_argument("--run-dir", type=Path, default=None, help="keep the training run here (default: a temporary folder)")
+    _add_training(p, fine_tune=True)
+    p.set_defaults(func=cmd_finetune)
+
+    p = sub.add_parser("experiment", help="the paper's three scenarios (Table I)",
+                       description="Direct transfer, direct training and fine-tuning for each architecture; clinical "
+                       "photos in k folds; writes table1.md and table1.json with per-image spread.")
+    p.add_argument("--arch", action="append", help="preset or architecture (repeat); default: unet and dense-res-unet")
+    p.add_argument("--pretrain", type=Path, action="append", required=True, metavar="FOLDER")
+    p.add_argument("--clinical", type=Path, required=True, metavar="FOLDER")
+    p.add_argument("--out", type=Path, required=True, metavar="DIR")
+    p.add_argument("--folds", type=int, default=5)
+    p.add_argument("--pretrain-epochs", type=int, default=500)
+    p.add_argument("--clinical-epochs", type=int, default=500)
+    p.add_argument("--patience", type=int, default=50)
+    p.add_argument("--batch-size", type=int, default=16)
+    p.add_argument("--lr", type=float, default=0.01, help="from-scratch learning rate (fine-tuning uses a tenth)")
+    p.add_argument("--steps-per-epoch", type=int, default=None)
+    p.add_argument("--clinical-steps-per-epoch", type=int, default=None)
+    p.add_argument("--max-pretrain-per-folder", type=int, default=None, help="balance the sets as the paper did")
+    p.add_argument("--augmentation", choices=["paper", "strong"], default="strong")
+    p.add_argument("--seed", type=int, default=0)
+    arch = p.add_argument_group("network size (overrides every architecture's preset)")
+    arch.add_argument("--widths", type=_int_tuple, default=None)
+    arch.add_argument("--fc-dim", type=int, default=None)
+    arch.add_argument("--fc-grid", type=int, default=None)
+    arch.add_argument("--input-size", type=int, default=None)
+    _add_device(p)
+    p.set_defaults(func=cmd_experiment)
+
+    p = sub.add_parser("models", help="list the network presets with parameters and GFLOPs")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_models)
+
+    p = sub.add_parser("benchmark", help="time the default model on this machine (prints figures, asserts nothing)")
+    _add_model(p)
+    _add_device(p)
+    p.add_argument("--repeats", type=int, default=5)
+    p.add_argument("--skip-50mp", action="store_true", help="leave out the 50 MP photo (slow to make)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_benchmark)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s: %(message)s")
+    try:
+        return int(args.func(args) or 0)
+    except SkinSegError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

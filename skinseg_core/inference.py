@@ -1,0 +1,101 @@
+"""Photo in, float32 skin probability map out, at the photo's own resolution (no threshold here).
+
+The network runs at its input size (the whole photo squashed to a square, as in training); its map is resized back
+to the photo's full size. Only as many pixels as the network needs are decoded (JPEG draft mode), so a 100 MP photo
+costs little more than a small one until the full-size map is made.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+
+from skinseg_core.checkpoint import LoadedModel, load_checkpoint
+from skinseg_core.devices import describe_device, resolve_device
+from skinseg_core.errors import CheckpointError
+from skinseg_core.imageio import Photo, read_photo
+from skinseg_core.models import scores_to_probabilities
+from skinseg_core.paths import default_model_path
+from skinseg_core.preprocess import network_input
+from skinseg_core.transforms import resize_for_network
+
+log = logging.getLogger(__name__)
+
+
+def resolve_model_path(model: str | Path | None) -> Path:
+    """The model file to use: the one given, else the default (bundled or $SKINSEG_MODEL)."""
+    if model is not None:
+        return Path(model)
+    default = default_model_path()
+    if default is None:
+        raise CheckpointError(
+            "No model given and no bundled model is installed (models/skinseg-bundled.json). Pass --model FILE "
+            "(a .json model config with its .safetensors beside it), or train one with `skinseg train`."
+        )
+    return default
+
+
+@dataclass
+class Prediction:
+    probabilities: np.ndarray  # float32 [H, W] in [0, 1] at the photo's full size (display orientation)
+    photo: Photo
+
+    def mask(self, threshold: float = 0.5) -> np.ndarray:
+        return self.probabilities >= threshold
+
+
+class Segmenter:
+    """A loaded model on a device, ready to turn photos into probability maps. Not thread-safe; one per worker."""
+
+    def __init__(self, model: LoadedModel | str | Path | None = None, device: str = "auto", tta: bool = False) -> None:
+        self.loaded = model if isinstance(model, LoadedModel) else load_checkpoint(resolve_model_path(model))
+        self.device = resolve_device(device)
+        self.tta = tta
+        self.model = self.loaded.model.to(self.device).eval()
+        if self.device.type in ("cpu", "cuda"):
+            self.model.to(memory_format=torch.channels_last)
+        self.input_size = self.loaded.input_size
+
+    @property
+    def device_description(self) -> str:
+        return describe_device(self.device)
+
+    def read(self, path: str | Path) -> Photo:
+        """Decode only what the network needs: at least twice its input size on the long side."""
+        return read_photo(path, min_long_side=2 * self.input_size)
+
+    @torch.inference_mode()
+    def network_probabilities(self, rgb: np.ndarray) -> np.ndarray:
+        """uint8 [H, W, 3] -> float32 [S, S] probabilities at the network's input size S."""
+        square = resize_for_network(rgb, self.input_size)
+        batch = torch.from_numpy(square).permute(2, 0, 1).unsqueeze(0).float().div_(255.0)
+        batch = batch.to(self.device)
+        if self.device.type in ("cpu", "cuda"):
+            batch = batch.contiguous(memory_format=torch.channels_last)
+        inputs = network_input(batch)
+        if self.tta:
+            # Horizontal flip averaging: skin is left-right symmetric in meaning, so this only removes noise.
+            inputs = torch.cat([inputs, torch.flip(inputs, dims=[3])])
+            prob = scores_to_probabilities(self.model(inputs)).float()
+            prob = (prob[0:1] + torch.flip(prob[1:2], dims=[3])) / 2
+        else:
+            prob = scores_to_probabilities(self.model(inputs)).float()
+        return prob[0, 0].cpu().numpy()
+
+    def predict_photo(self, photo: Photo) -> Prediction:
+        small = self.network_probabilities(photo.rgb)
+        width, height = photo.full_size
+        full = cv2.resize(small, (width, height), interpolation=cv2.INTER_LINEAR)
+        return Prediction(np.clip(full, 0.0, 1.0, out=full), photo)
+
+    def predict(self, path: str | Path) -> Prediction:
+        return self.predict_photo(self.read(path))
+
+    def probabilities(self, path: str | Path) -> np.ndarray:
+        """float32 [H, W] skin probabilities at the photo's own resolution."""
+        return self.predict(path).probabilities

@@ -1,0 +1,49 @@
+"""The one module that knows where SkinSeg's files live: the bundled model, the user's data and log folders."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import platformdirs
+
+APP_NAME = "SkinSeg"
+BUNDLED_MODEL_NAME = "skinseg-bundled"
+
+
+def repo_root() -> Path:
+    """The source checkout (or, in a frozen build, the bundle folder) that holds `models/`."""
+    frozen_root = getattr(sys, "_MEIPASS", None)
+    if frozen_root:
+        return Path(frozen_root)
+    return Path(__file__).resolve().parent.parent
+
+
+def bundled_model_path() -> Path:
+    """The shipped model's config file (`models/skinseg-bundled.json`, weights beside it)."""
+    return repo_root() / "models" / f"{BUNDLED_MODEL_NAME}.json"
+
+
+def model_card_path() -> Path:
+    return repo_root() / "models" / "MODEL_CARD.md"
+
+
+def user_data_dir() -> Path:
+    """Per-user data (fine-tuned model versions). SKINSEG_DATA_DIR overrides it, which tests use."""
+    override = os.environ.get("SKINSEG_DATA_DIR")
+    return Path(override) if override else Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
+
+
+def user_log_dir() -> Path:
+    override = os.environ.get("SKINSEG_LOG_DIR")
+    return Path(override) if override else Path(platformdirs.user_log_dir(APP_NAME, appauthor=False))
+
+
+def default_model_path() -> Path | None:
+    """The model used when none is named: $SKINSEG_MODEL, else the bundled one; None when neither exists."""
+    override = os.environ.get("SKINSEG_MODEL")
+    if override:
+        return Path(override)
+    bundled = bundled_model_path()
+    return bundled if bundled.exists() else None

@@ -1,0 +1,337 @@
+"""Training as plain functions: one epoch, evaluation, and `fit`, a generator that yields progress.
+
+`fit` trains with the paper's settings (SGD, momentum 0.9, batch 16, Jaccard loss of eq. (1), early stopping after
+`patience` epochs without validation improvement). It writes into its run folder:
+
+    config.json        the settings, the network config and the photos used
+    metrics.jsonl      one line per finished epoch
+    best.json/.safetensors   the best model so far (the SkinSeg model format, see checkpoint.py)
+    state.json/.safetensors  everything needed to resume: weights, optimiser momentum, RNG, counters
+
+An interrupted run (killed, or its generator closed between steps) resumes from the last finished epoch when `fit`
+is called again on the same folder with the same configuration.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import logging
+import math
+import time
+from collections.abc import Generator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from safetensors.torch import load_file, save_file
+from torch.utils.data import DataLoader, RandomSampler
+
+from skinseg_core.atomic import atomic_path, atomic_write_json
+from skinseg_core.checkpoint import CheckpointMeta, save_checkpoint
+from skinseg_core.data import SamplePair, SkinDataset
+from skinseg_core.errors import DataError, SkinSegError
+from skinseg_core.losses import jaccard_loss
+from skinseg_core.metrics import Counts, confusion, summarize
+from skinseg_core.models import SegmentationNet, scores_to_probabilities
+from skinseg_core.preprocess import network_input
+from skinseg_core.transforms import eval_transform, train_transform
+
+log = logging.getLogger(__name__)
+
+LR_FROM_SCRATCH = 0.01
+LR_FINE_TUNE = 0.001
+
+
+@dataclass(frozen=True)
+class TrainSettings:
+    """Every training knob, defaulting to the paper's values (Codella et al. 2018, section II-A)."""
+
+    epochs: int = 500
+    patience: int = 50
+    batch_size: int = 16
+    learning_rate: float = LR_FROM_SCRATCH
+    momentum: float = 0.9
+    weight_decay: float = 0.0
+    augmentation: str = "strong"  # "paper" (rotation, scale, crop) or "strong" (adds flips, colour, light, blur, JPEG)
+    steps_per_epoch: int | None = None  # None: one pass over the training photos per epoch
+    cache_long_side: int | None = None  # photos are kept in memory at this long side (default 2 x input size)
+    threshold: float = 0.5
+    seed: int = 0
+    num_workers: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> TrainSettings:
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ValueError(f"Unknown training settings {unknown}; valid ones: {sorted(known)}")
+        return cls(**values)
+
+
+@dataclass(frozen=True)
+class Progress:
+    """One report from `fit`: after every step (`event="step"`), epoch (`"epoch"`) and at the end (`"finished"`)."""
+
+    event: str
+    epoch: int  # 1-based epoch being trained or just finished
+    epochs: int
+    step: int  # 1-based step within the epoch
+    steps: int
+    loss: float  # mean training loss of this epoch so far
+    val_jaccard: float | None = None  # mean per-image validation Jaccard of the finished epoch
+    best_val_jaccard: float | None = None
+    best_epoch: int | None = None
+    elapsed_s: float = 0.0
+    stopped_early: bool = False
+
+
+@dataclass(frozen=True)
+class FitResult:
+    run_dir: Path
+    best_checkpoint: Path
+    best_val_jaccard: float
+    best_epoch: int
+    epochs_run: int
+
+
+def _autocast_off(device: torch.device) -> bool:
+    return device.type != "cuda"
+
+
+def _to_device(images: torch.Tensor, device: torch.device) -> torch.Tensor:
+    images = images.to(device, non_blocking=True)
+    if device.type in ("cpu", "cuda"):
+        images = images.contiguous(memory_format=torch.channels_last)
+    return images
+
+
+def train_one_epoch(
+    model: SegmentationNet,
+    loader: DataLoader,
+    optimizer: torch.optim.Optimizer,
+    device: torch.device,
+) -> Generator[tuple[int, int, float], None, float]:
+    """Train one pass; yields (step, steps, running mean loss) after each step and returns the epoch's mean loss."""
+    model.train()
+    total, count = 0.0, 0
+    steps = len(loader)
+    for step, batch in enumerate(loader, start=1):
+        images, masks = batch[0], batch[1]
+        weights = batch[2].to(device) if len(batch) > 2 else None
+        images = _to_device(images, device)
+        masks = masks.to(device, non_blocking=True)
+        scores = model(network_input(images))
+        loss = jaccard_loss(scores_to_probabilities(scores), masks, weight=weights)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        value = float(loss.detach())
+        if not math.isfinite(value):
+            raise SkinSegError(
+                f"Training diverged (loss {value}) at step {step}. Lower the learning rate and start a new run."
+            )
+        total += value * images.shape[0]
+        count += images.shape[0]
+        yield step, steps, total / count
+    return total / max(count, 1)
+
+
+@torch.inference_mode()
+def evaluate(
+    model: SegmentationNet, dataset: SkinDataset, device: torch.device, threshold: float = 0.5, batch_size: int = 16
+) -> list[Counts]:
+    """Per-photo confusion counts at the network's input size (fast; full-resolution scores come from inference)."""
+    model.eval()
+    counts: list[Counts] = []
+    loader = DataLoader(dataset, batch_size=batch_size, shuffle=False, num_workers=0)
+    for batch in loader:
+        images, masks = batch[0], batch[1]
+        probabilities = scores_to_probabilities(model(network_input(_to_device(images, device)))).float().cpu()
+        for prob, mask in zip(probabilities, masks):
+            counts.append(confusion(prob[0].numpy() >= threshold, mask[0].numpy() >= 0.5))
+    return counts
+
+
+def _fingerprint(payload: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def _save_state(run_dir: Path, model: SegmentationNet, optimizer: torch.optim.Optimizer, state: dict[str, Any]) -> None:
+    tensors: dict[str, torch.Tensor] = {f"model.{k}": v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    names = {id(p): name for name, p in model.named_parameters()}
+    for group in optimizer.param_groups:
+        for param in group["params"]:
+            buffer = optimizer.state.get(param, {}).get("momentum_buffer")
+            if buffer is not None:
+                tensors[f"momentum.{names[id(param)]}"] = buffer.detach().cpu().contiguous()
+    tensors["rng.torch"] = torch.get_rng_state()
+    with atomic_path(run_dir / "state.safetensors") as tmp:
+        save_file(tensors, str(tmp))
+    atomic_write_json(run_dir / "state.json", state)
+
+
+def _load_state(run_dir: Path, model: SegmentationNet, optimizer: torch.optim.Optimizer, device: torch.device) -> None:
+    tensors = load_file(str(run_dir / "state.safetensors"), device="cpu")
+    model.load_state_dict({k[len("model.") :]: v for k, v in tensors.items() if k.startswith("model.")}, strict=True)
+    params = dict(model.named_parameters())
+    for key, value in tensors.items():
+        if key.startswith("momentum."):
+            optimizer.state[params[key[len("momentum.") :]]]["momentum_buffer"] = value.to(device)
+    torch.set_rng_state(tensors["rng.torch"])
+
+
+def fit(
+    run_dir: str | Path,
+    model: SegmentationNet,
+    train_pairs: Sequence[SamplePair],
+    val_pairs: Sequence[SamplePair],
+    settings: TrainSettings = TrainSettings(),
+    device: torch.device | str = "cpu",
+    meta: dict[str, Any] | None = None,
+    sample_weights: Sequence[float] | None = None,
+) -> Generator[Progress, None, FitResult]:
+    """Train `model` (already initialised, e.g. from a pretrained file) and yield progress; resumable.
+
+    Close the generator (or stop iterating) to stop between steps: the last finished epoch is kept in `run_dir`.
+    `sample_weights` (one per training pair) draws photos with those relative frequencies, to balance sets.
+    Returns a FitResult (the generator's return value; `run_fit` collects it).
+    """
+    run_dir = Path(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    device = torch.device(device)
+    if not train_pairs:
+        raise DataError("No training photos: give at least one folder with images/ and masks/ that pair up.")
+    if not val_pairs:
+        raise DataError("No validation photos: at least one photo must be held out to choose the best epoch.")
+    input_size = int(model.config["input_size"])
+    config = {
+        "settings": settings.to_dict(),
+        "model": model.config,
+        "train": [str(p.image) for p in train_pairs],
+        "val": [str(p.image) for p in val_pairs],
+        "sample_weights": list(sample_weights) if sample_weights is not None else None,
+        "meta": meta or {},
+    }
+    fingerprint = _fingerprint({k: v for k, v in config.items() if k != "meta"})
+    config["fingerprint"] = fingerprint
+
+    torch.manual_seed(settings.seed)
+    np.random.seed(settings.seed)
+    model.to(device)
+    if device.type in ("cpu", "cuda"):
+        model.to(memory_format=torch.channels_last)
+    optimizer = torch.optim.SGD(
+        model.parameters(), lr=settings.learning_rate, momentum=settings.momentum, weight_decay=settings.weight_decay
+    )
+    state: dict[str, Any] = {
+        "fingerprint": fingerprint,
+        "epochs_done": 0,
+        "best_val_jaccard": -1.0,
+        "best_epoch": 0,
+        "epochs_since_best": 0,
+        "elapsed_s": 0.0,
+        "finished": False,
+    }
+    state_file = run_dir / "state.json"
+    if state_file.exists():
+        previous = json.loads(state_file.read_text())
+        if previous.get("fingerprint") != fingerprint:
+            raise SkinSegError(
+                f"The run folder {run_dir} holds a different training run (other settings, network or photos). "
+                "Choose a new output folder, or delete that one to start over."
+            )
+        _load_state(run_dir, model, optimizer, device)
+        state.update(previous)
+        log.info("resuming %s after epoch %d", run_dir, state["epochs_done"])
+    else:
+        atomic_write_json(run_dir / "config.json", config)
+        (run_dir / "metrics.jsonl").unlink(missing_ok=True)
+
+    cache = settings.cache_long_side or 2 * input_size
+    train_set = SkinDataset(
+        list(train_pairs), input_size, transform=train_transform(input_size, settings.augmentation), cache_long_side=cache
+    )
+    val_set = SkinDataset(list(val_pairs), input_size, transform=eval_transform(input_size), cache_long_side=cache)
+    generator = torch.Generator().manual_seed(settings.seed + state["epochs_done"])
+    num_samples = (settings.steps_per_epoch or math.ceil(len(train_set) / settings.batch_size)) * settings.batch_size
+    if sample_weights is not None:
+        sampler: torch.utils.data.Sampler = torch.utils.data.WeightedRandomSampler(
+            list(sample_weights), num_samples, replacement=True, generator=generator
+        )
+    else:
+        sampler = RandomSampler(train_set, replacement=num_samples > len(train_set), num_samples=num_samples, generator=generator)
+    loader = DataLoader(
+        train_set,
+        batch_size=settings.batch_size,
+        sampler=sampler,
+        num_workers=settings.num_workers,
+        drop_last=len(train_set) >= settings.batch_size,
+        persistent_workers=settings.num_workers > 0,
+    )
+
+    best_path = run_dir / "best.json"
+    started = time.perf_counter() - float(state["elapsed_s"])
+    epoch = int(state["epochs_done"])
+    stopped_early = bool(state["finished"]) and state["epochs_since_best"] >= settings.patience
+    while not state["finished"] and epoch < settings.epochs:
+        epoch += 1
+        epoch_start = time.perf_counter()
+        loss = 0.0
+        steps = len(loader)
+        for step, steps, loss in train_one_epoch(model, loader, optimizer, device):
+            yield Progress("step", epoch, settings.epochs, step, steps, loss, None,
+                           state["best_val_jaccard"] if state["best_epoch"] else None,
+                           state["best_epoch"] or None, time.perf_counter() - started)
+        summary = summarize(evaluate(model, val_set, device, settings.threshold, settings.batch_size))
+        val_jaccard = float(summary["jaccard"]["mean"])
+        improved = val_jaccard > state["best_val_jaccard"]
+        if improved:
+            state.update(best_val_jaccard=val_jaccard, best_epoch=epoch, epochs_since_best=0)
+            save_checkpoint(
+                model,
+                best_path,
+                CheckpointMeta(
+                    name=(meta or {}).get("name"),
+                    training={**(meta or {}), "settings": settings.to_dict(), "epoch": epoch,
+                              "train_photos": len(train_pairs), "val_photos": len(val_pairs)},
+                    metrics={"val": summary},
+                    threshold=settings.threshold,
+                ),
+            )
+        else:
+            state["epochs_since_best"] += 1
+        state["epochs_done"] = epoch
+        state["elapsed_s"] = time.perf_counter() - started
+        stopped_early = state["epochs_since_best"] >= settings.patience
+        state["finished"] = stopped_early or epoch >= settings.epochs
+        record = {"epoch": epoch, "loss": loss, "val_jaccard": val_jaccard, "val_dice": summary["dice"]["mean"],
+                  "val_background_jaccard": summary["background_jaccard"]["mean"],
+                  "lr": optimizer.param_groups[0]["lr"], "epoch_s": round(time.perf_counter() - epoch_start, 3)}
+        with open(run_dir / "metrics.jsonl", "a", encoding="utf-8") as handle:
+            handle.write(json.dumps(record) + "\n")
+        _save_state(run_dir, model, optimizer, state)
+        yield Progress("epoch", epoch, settings.epochs, steps, steps, loss, val_jaccard, state["best_val_jaccard"],
+                       state["best_epoch"], state["elapsed_s"], stopped_early)
+    state["finished"] = True
+    atomic_write_json(state_file, state)
+    yield Progress("finished", epoch, settings.epochs, 0, 0, 0.0, None, state["best_val_jaccard"], state["best_epoch"],
+                   float(state["elapsed_s"]), stopped_early)
+    return FitResult(run_dir, best_path, float(state["best_val_jaccard"]), int(state["best_epoch"]), epoch)
+
+
+def run_fit(progress: Generator[Progress, None, FitResult], on_progress=None) -> FitResult:
+    """Drive a `fit` generator to its end, passing each Progress to `on_progress`; returns its FitResult."""
+    while True:
+        try:
+            report = next(progress)
+        except StopIteration as stop:
+            return stop.value
+        if on_progress is not None:
+            on_progress(report)

@@ -1,0 +1,89 @@
+"""Inference: a float32 map at the photo's own size for every readable photo, clear errors for the rest."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from skinseg_core.errors import CheckpointError, DeviceError, ImageReadError
+from skinseg_core.inference import Segmenter, resolve_model_path
+
+
+def _photo(path, size=(57, 33), mode="RGB", **save):
+    rng = np.random.default_rng(0)
+    array = rng.integers(0, 255, size=(size[1], size[0], 3), dtype=np.uint8)
+    Image.fromarray(array).convert(mode).save(path, **save)
+    return path
+
+
+@pytest.mark.parametrize("size", [(57, 33), (33, 57), (200, 150), (31, 31)])
+def test_probability_map_has_the_photos_size(tmp_path, tiny_checkpoint, size):
+    segmenter = Segmenter(tiny_checkpoint, device="cpu")
+    prob = segmenter.probabilities(_photo(tmp_path / "p.png", size))
+    assert prob.shape == (size[1], size[0])
+    assert prob.dtype == np.float32
+    assert 0.0 <= prob.min() and prob.max() <= 1.0
+
+
+def test_exif_rotated_photo_gives_a_map_in_display_orientation(tmp_path, tiny_checkpoint):
+    exif = Image.Exif()
+    exif[0x0112] = 6  # rotate 90° on display: 80x40 stored, 40x80 shown
+    path = _photo(tmp_path / "rot.jpg", (80, 40), exif=exif.tobytes())
+    prob = Segmenter(tiny_checkpoint, device="cpu").probabilities(path)
+    assert prob.shape == (80, 40)
+
+
+@pytest.mark.parametrize("mode", ["L", "RGBA", "P", "CMYK", "I;16"])
+def test_unusual_modes_are_segmented(tmp_path, tiny_checkpoint, mode):
+    suffix = ".tif" if mode in ("CMYK", "I;16") else ".png"
+    path = tmp_path / f"photo{suffix}"
+    if mode == "I;16":
+        Image.fromarray((np.arange(40 * 30, dtype=np.uint16).reshape(30, 40) * 50)).save(path)
+    else:
+        _photo(path, (40, 30), mode)
+    assert Segmenter(tiny_checkpoint, device="cpu").probabilities(path).shape == (30, 40)
+
+
+@pytest.mark.parametrize(
+    "content, match",
+    [(b"", "empty|0 bytes|zero"), (b"hello, not a photo", "not .*image|not a photo|cannot|unrecognised|unsupported")],
+)
+def test_bad_files_raise_image_read_errors(tmp_path, tiny_checkpoint, content, match):
+    path = tmp_path / "bad.jpg"
+    path.write_bytes(content)
+    with pytest.raises(ImageReadError, match=f"(?i){match}") as error:
+        Segmenter(tiny_checkpoint, device="cpu").probabilities(path)
+    assert "bad.jpg" in str(error.value)
+
+
+def test_truncated_jpeg(tmp_path, tiny_checkpoint):
+    path = _photo(tmp_path / "cut.jpg", (300, 200), quality=95)
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    with pytest.raises(ImageReadError, match="cut.jpg"):
+        Segmenter(tiny_checkpoint, device="cpu").probabilities(path)
+
+
+def test_absent_devices_are_clear(tiny_checkpoint):
+    if not torch.cuda.is_available():
+        with pytest.raises(DeviceError, match="CUDA was requested"):
+            Segmenter(tiny_checkpoint, device="cuda")
+    mps = getattr(torch.backends, "mps", None)
+    if mps is None or not mps.is_available():
+        with pytest.raises(DeviceError, match="MPS"):
+            Segmenter(tiny_checkpoint, device="mps")
+
+
+def test_flip_averaging_stays_a_probability_map(tmp_path, tiny_checkpoint):
+    path = _photo(tmp_path / "p.png", (64, 48))
+    prob = Segmenter(tiny_checkpoint, device="cpu", tta=True).probabilities(path)
+    assert prob.shape == (48, 64) and 0.0 <= prob.min() <= prob.max() <= 1.0
+
+
+def test_no_model_anywhere_is_a_clear_message(monkeypatch):
+    monkeypatch.delenv("SKINSEG_MODEL", raising=False)
+    monkeypatch.setattr("skinseg_core.inference.default_model_path", lambda: None)
+    with pytest.raises(CheckpointError, match="--model"):
+        resolve_model_path(None)

@@ -1,0 +1,99 @@
+"""Training: the loss falls on real photos, progress is reported, a run stops between steps and resumes."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from skinseg_core.checkpoint import load_checkpoint
+from skinseg_core.data import folder_pairs, split_pairs
+from skinseg_core.errors import SkinSegError
+from skinseg_core.training import Progress, TrainSettings, fit, run_fit
+
+from .conftest import tiny_model
+
+FAST = TrainSettings(epochs=2, patience=5, batch_size=4, learning_rate=0.01, augmentation="paper")
+
+
+@pytest.mark.needs_data
+def test_two_epochs_on_real_photos_lower_the_loss(real_faces, tmp_path):
+    pairs = folder_pairs(real_faces)
+    train, val = split_pairs(pairs, 0.25, seed=0)
+    reports: list[Progress] = []
+    settings = TrainSettings(epochs=2, patience=5, batch_size=2, learning_rate=0.05, augmentation="paper",
+                             steps_per_epoch=12)
+    result = run_fit(fit(tmp_path / "run", tiny_model(input_size=64), train, val, settings), reports.append)
+    steps = [r for r in reports if r.event == "step"]
+    epochs = [r for r in reports if r.event == "epoch"]
+    assert [r.epoch for r in epochs] == [1, 2]
+    assert reports[-1].event == "finished"
+    first_losses = [r.loss for r in steps if r.epoch == 1][:3]
+    assert epochs[-1].loss < first_losses[0], (first_losses, epochs[-1].loss)
+    assert all(0.0 <= r.val_jaccard <= 1.0 for r in epochs)
+    # The run folder holds its config, one metrics line per epoch and a loadable best model.
+    run = tmp_path / "run"
+    config = json.loads((run / "config.json").read_text())
+    assert config["settings"]["batch_size"] == 2 and len(config["train"]) == len(train)
+    lines = (run / "metrics.jsonl").read_text().splitlines()
+    assert [json.loads(line)["epoch"] for line in lines] == [1, 2]
+    best = load_checkpoint(result.best_checkpoint)
+    assert best.info["training"]["epoch"] == result.best_epoch
+    assert best.info["metrics"]["val"]["n"] == len(val)
+
+
+def test_stop_between_steps_and_resume(synthetic_folder, tmp_path):
+    pairs = folder_pairs(synthetic_folder)
+    train, val = split_pairs(pairs, 0.25, seed=0)
+    settings = TrainSettings(epochs=3, patience=10, batch_size=2, augmentation="paper", steps_per_epoch=3)
+    run = tmp_path / "run"
+
+    progress = fit(run, tiny_model(), train, val, settings)
+    seen = []
+    for report in progress:
+        seen.append((report.event, report.epoch, report.step))
+        if report.event == "step" and report.epoch == 2 and report.step == 2:
+            progress.close()  # the user pressed Stop in the middle of epoch 2
+            break
+    assert ("epoch", 1, 3) in seen
+    state = json.loads((run / "state.json").read_text())
+    assert state["epochs_done"] == 1 and not state["finished"]
+
+    resumed: list[Progress] = []
+    result = run_fit(fit(run, tiny_model(), train, val, settings), resumed.append)
+    assert resumed[0].event == "step" and resumed[0].epoch == 2 and resumed[0].step == 1
+    assert [r.epoch for r in resumed if r.event == "epoch"] == [2, 3]
+    assert result.epochs_run == 3
+    lines = (run / "metrics.jsonl").read_text().splitlines()
+    assert [json.loads(line)["epoch"] for line in lines] == [1, 2, 3]
+
+    # A finished run called again reports at once that it is finished.
+    again = list(fit(run, tiny_model(), train, val, settings))
+    assert [r.event for r in again] == ["finished"]
+
+
+def test_resume_refuses_a_different_run(synthetic_folder, tmp_path):
+    pairs = folder_pairs(synthetic_folder)
+    train, val = split_pairs(pairs, 0.25, seed=0)
+    settings = TrainSettings(epochs=1, batch_size=2, augmentation="paper", steps_per_epoch=1)
+    run_fit(fit(tmp_path / "run", tiny_model(), train, val, settings))
+    other = TrainSettings(epochs=1, batch_size=2, augmentation="paper", steps_per_epoch=1, learning_rate=0.5)
+    with pytest.raises(SkinSegError, match="holds a different training run"):
+        run_fit(fit(tmp_path / "run", tiny_model(), train, val, other))
+
+
+def test_early_stopping(synthetic_folder, tmp_path):
+    pairs = folder_pairs(synthetic_folder)
+    train, val = split_pairs(pairs, 0.25, seed=0)
+    # A zero learning rate never improves after the first epoch, so patience 2 stops at epoch 3.
+    settings = TrainSettings(epochs=20, patience=2, batch_size=2, learning_rate=0.0, augmentation="paper",
+                             steps_per_epoch=1)
+    reports: list[Progress] = []
+    result = run_fit(fit(tmp_path / "run", tiny_model(), train, val, settings), reports.append)
+    assert result.epochs_run == 3 and result.best_epoch == 1
+    assert reports[-1].stopped_early
+
+
+def test_settings_reject_unknown_keys():
+    with pytest.raises(ValueError, match="Unknown training settings"):
+        TrainSettings.from_dict({"epochs": 3, "learnig_rate": 0.1})
