@@ -48,7 +48,9 @@ def _save_error(path: Path, exc: OSError) -> SkinSegError:
             f"that has the file open; {_UNCHANGED}"
         )
     if code == errno.EROFS:
-        return SkinSegError(f"Could not save {path}: the disk or folder is read-only. Save to another folder; {_UNCHANGED}")
+        return SkinSegError(
+            f"Could not save {path}: the disk or folder is read-only. Save to another folder; {_UNCHANGED}"
+        )
     if code == errno.ENOENT:
         return SkinSegError(
             f"Could not save {path}: the folder {path.parent} does not exist. Create it or choose another folder; "

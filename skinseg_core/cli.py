@@ -191,7 +191,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     if args.recipe:
         from skinseg_core.recipes import run_recipe
 
-        return run_recipe(args.recipe, out=args.out, data_root=args.data_root, device=args.device)
+        return run_recipe(args.recipe, out=args.out, data_root=args.data_root, device=args.device,
+                          install=args.install)
     if not args.data:
         raise SkinSegError("Give at least one --data FOLDER (with images/ and masks/ inside), or --recipe NAME.")
     device = resolve_device(args.device)
@@ -251,6 +252,22 @@ def cmd_experiment(args: argparse.Namespace) -> int:
     result = run_experiment(spec, args.out, device=args.device, on_progress=_report_training({}))
     print(result["markdown"])
     print(f"written: {args.out / 'table1.md'} and {args.out / 'table1.json'}", file=sys.stderr)
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from skinseg_core.atomic import atomic_write_json, atomic_write_text
+    from skinseg_core.paths import repo_root
+    from skinseg_core.report import bundled_report
+
+    data_root = args.data_root or repo_root().parent / "shared" / "data"
+    report = bundled_report(args.model, data_root, device=args.device,
+                            progress=lambda it, n, label: _progress(it, total=n, desc=label, unit="photo"))
+    if args.out:
+        args.out.mkdir(parents=True, exist_ok=True)
+        atomic_write_json(args.out / "report.json", report)
+        atomic_write_text(args.out / "report.md", report["markdown"] + "\n")
+    print(json.dumps(report, indent=2) if args.json else report["markdown"])
     return 0
 
 
@@ -322,7 +339,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--name", default=None, help="model name recorded in its config")
     p.add_argument("--init", type=Path, default=None, help="start from this model file's weights")
     p.add_argument("--recipe", default=None, help="run a named recipe instead (e.g. 'bundled')")
-    p.add_argument("--data-root", type=Path, default=None, help="for --recipe: the shared data folder")
+    p.add_argument("--data-root", type=Path, default=None,
+                   help="for --recipe: the shared data folder (default: ../shared/data beside the checkout)")
+    p.add_argument("--install", action="store_true",
+                   help="for --recipe bundled: copy the result into models/ as the bundled model")
     arch = p.add_argument_group("network size (overrides the preset)")
     arch.add_argument("--widths", type=_int_tuple, default=None, help="filters per level, e.g. 16,32,64,96")
     arch.add_argument("--fc-dim", type=int, default=None, help="bottleneck fully-connected size (0: none)")
@@ -369,6 +389,17 @@ def build_parser() -> argparse.ArgumentParser:
     arch.add_argument("--input-size", type=int, default=None)
     _add_device(p)
     p.set_defaults(func=cmd_experiment)
+
+    p = sub.add_parser("report", help="test scores of a model per held-out set next to two colour-rule baselines",
+                       description="Scores the model and the Kovac RGB and Chai & Ngan YCrCb colour rules on LFW's "
+                       "test split, the held-out parts of SFA, abdomen and ECU, and the clinical photos, at full "
+                       "resolution, in one run.")
+    _add_model(p)
+    p.add_argument("--data-root", type=Path, default=None, help="the shared data folder (default: ../shared/data)")
+    p.add_argument("--out", type=Path, default=None, metavar="DIR", help="also write report.json and report.md here")
+    _add_device(p)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_report)
 
     p = sub.add_parser("models", help="list the network presets with parameters and GFLOPs")
     p.add_argument("--json", action="store_true")

@@ -258,6 +258,11 @@ class SkinDataset(Dataset):
     def __len__(self) -> int:
         return len(self.pairs)
 
+    def reseed(self, seed: int) -> None:
+        """Make the augmentations drawn in this process reproducible (training reseeds once per epoch)."""
+        if hasattr(self.transform, "set_random_seed"):
+            self.transform.set_random_seed(seed % 2**32)
+
     def _reseed_for_worker(self) -> None:
         # DataLoader workers are forked with a copy of the transform's random generators, so without this every
         # worker would produce the same augmentations. torch gives each worker (and each epoch) its own seed.

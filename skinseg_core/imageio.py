@@ -22,7 +22,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-from PIL import Image, ImageCms, UnidentifiedImageError
+from PIL import Image, ImageCms, JpegImagePlugin, UnidentifiedImageError
 
 from skinseg_core.atomic import atomic_write_bytes
 from skinseg_core.errors import ImageReadError, SkinSegError
@@ -115,26 +115,29 @@ def _pillow_limit_lifted() -> Iterator[None]:
 # --------------------------------------------------------------------------------------------------------------
 
 
-def _describe_content(path: Path) -> str:
-    """A short guess at what a non-image file is, so the message can say more than 'not an image'."""
+def _not_an_image_explanation(path: Path) -> str:
+    """What a file Pillow cannot identify probably is, and what to do, so the message says more than 'not an
+    image'."""
+    convert = f"{_SUPPORTED}; convert or export it to one of these."
     try:
         with open(path, "rb") as file:
             head = file.read(512)
     except OSError:
-        return "not an image"
-    if head.startswith(b"%PDF"):
-        return "a PDF document, not an image"
-    if head.startswith(b"PK\x03\x04"):
-        return "a ZIP archive or Office document, not an image"
-    if head.lstrip().lower().startswith((b"<!doctype html", b"<html")):
-        return "a web page (HTML), not an image"
-    try:
-        text = head.decode("utf-8")
-    except UnicodeDecodeError:
-        text = None
-    if text is not None and all(ch.isprintable() or ch in "\r\n\t" for ch in text):
-        return "a text file, not an image"
-    return "not an image, or an image format SkinSeg cannot read"
+        return f"this file is not an image. {convert}"
+    if head.startswith((b"II*\x00", b"MM\x00*")):
+        # Pillow cannot open, for example, 32-bit floating-point colour TIFFs.
+        return "this TIFF uses a pixel format SkinSeg cannot read. Re-save it as an 8- or 16-bit RGB TIFF or a JPEG."
+    if head.startswith((b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n")):
+        return "the file is damaged (its header cannot be read). Copy it again from the original."
+    kinds = {b"%PDF": "a PDF document", b"PK\x03\x04": "a ZIP archive or Office document"}
+    for magic, kind in kinds.items():
+        if head.startswith(magic):
+            return f"this file is {kind}, not an image. {convert}"
+    # Ignoring undecodable bytes tolerates a multi-byte character cut at byte 512; binary data loses far more.
+    text = head.decode("utf-8", errors="ignore")
+    if len(text.encode("utf-8")) >= len(head) - 3 and all(ch.isprintable() or ch in "\r\n\t" for ch in text):
+        return f"this file is a text file, not an image. {convert}"
+    return f"this file is not an image, or is in an image format SkinSeg cannot read. {convert}"
 
 
 def _check_file(path: Path, what: str) -> None:
@@ -147,7 +150,9 @@ def _check_file(path: Path, what: str) -> None:
             "is connected."
         ) from None
     except OSError as exc:
-        raise ImageReadError(f"Could not read {path}: {exc.strerror or exc}. Check that you may open this file.") from exc
+        raise ImageReadError(
+            f"Could not read {path}: {exc.strerror or exc}. Check that the file exists and that you may open it."
+        ) from exc
     if path.is_dir():
         raise ImageReadError(f"Could not read {path}: this is a folder, not a {what}. Choose an image file instead.")
     if info.st_size == 0:
@@ -206,10 +211,7 @@ def _open_image(path: Path, max_pixels: int, what: str) -> Iterator[Image.Image]
         try:
             image = Image.open(path)  # read-only: Pillow opens "rb"
         except UnidentifiedImageError:
-            raise ImageReadError(
-                f"Could not read {path}: this file is {_describe_content(path)}. {_SUPPORTED}; convert or export it "
-                "to one of these."
-            ) from None
+            raise ImageReadError(f"Could not read {path}: {_not_an_image_explanation(path)}") from None
         except Image.DecompressionBombError as exc:  # defensive: the limit is lifted, but plugins may check too
             raise _too_large(path, None, max_pixels) from exc
         except PermissionError as exc:
@@ -332,7 +334,7 @@ def _to_uint8(array: np.ndarray) -> np.ndarray:
 def _native_byte_order(array: np.ndarray) -> np.ndarray:
     # Pillow exposes big-endian modes (I;16B) as '>u2' arrays, which OpenCV rejects and numpy compares as unequal
     # to np.uint16.
-    if array.dtype.byteorder == ">" or (array.dtype.byteorder == "<" and np.little_endian is False):
+    if not array.dtype.isnative:
         return array.astype(array.dtype.newbyteorder("="))
     return array
 
@@ -449,6 +451,28 @@ def _normalise_mode(image: Image.Image) -> Image.Image:
     return image.convert("RGB")
 
 
+_BAND_PIXELS = 4_000_000  # rows are copied out of Pillow in bands of about this many pixels
+
+
+def _pillow_to_numpy(image: Image.Image) -> np.ndarray:
+    """Copy a Pillow image into a new writable numpy array, [H, W] or [H, W, C].
+
+    np.asarray(image) goes through tobytes(), which joins encoder chunks into one bytes object (two full copies at
+    its peak) and yields a read-only array; copying band by band needs only the result plus one small band.
+    """
+    width, height = image.size
+    band_rows = max(1, _BAND_PIXELS // max(1, width))
+    if band_rows >= height:
+        return np.array(image)  # small image: a plain (writable) copy
+    first = np.asarray(image.crop((0, 0, width, min(band_rows, height))))
+    out = np.empty((height, *first.shape[1:]), dtype=first.dtype)
+    out[: first.shape[0]] = first
+    for top in range(band_rows, height, band_rows):
+        bottom = min(top + band_rows, height)
+        out[top:bottom] = np.asarray(image.crop((0, top, width, bottom)))
+    return out
+
+
 def _reduce_factor(size: tuple[int, int], min_long_side: int | None) -> int:
     """Largest integer box reduction that keeps the long side >= min_long_side."""
     if min_long_side is None:
@@ -508,7 +532,9 @@ def _photo_from_high_depth(array: np.ndarray, target: tuple[int, int]) -> np.nda
     return np.ascontiguousarray(array[..., :3])
 
 
-def _photo_from_pillow(image: Image.Image, path: Path, target: tuple[int, int], min_long_side: int | None) -> np.ndarray:
+def _photo_from_pillow(
+    image: Image.Image, path: Path, target: tuple[int, int], min_long_side: int | None
+) -> np.ndarray:
     """Loaded 8-bit Pillow image -> uint8 RGB [h, w, 3] at `target` (stored orientation)."""
     try:
         image = _normalise_mode(image)
@@ -516,7 +542,7 @@ def _photo_from_pillow(image: Image.Image, path: Path, target: tuple[int, int], 
         factor = _reduce_factor(image.size, min_long_side)
         if factor >= 2:
             image = image.reduce(factor)
-        array = np.asarray(image)
+        array = _pillow_to_numpy(image)
         mode = image.mode
     except MemoryError as exc:
         raise _out_of_memory(path, image.size) from exc
@@ -565,7 +591,8 @@ def read_photo(
             orientation = _exif_orientation(image, file, allow_decode=False)
             rgb = _photo_from_high_depth(_decode_with_cv2(file), target)
         else:
-            if image.format == "JPEG" and target != stored_size:
+            # isinstance, not format == "JPEG": camera JPEGs with a depth map or preview open as "MPO".
+            if isinstance(image, JpegImagePlugin.JpegImageFile) and target != stored_size:
                 # DCT scaling: libjpeg never materialises the full-size photo. Asking only for the long side lets
                 # it pick the strongest reduction allowed by that side alone.
                 request = (min_long_side, 1) if stored_size[0] >= stored_size[1] else (1, min_long_side)
@@ -574,7 +601,7 @@ def read_photo(
             _load(image, file)
             orientation = _exif_orientation(image, file)
             if image.mode in _HIGH_DEPTH_MODES:
-                rgb = _photo_from_high_depth(np.asarray(image), target)
+                rgb = _photo_from_high_depth(_pillow_to_numpy(image), target)
             else:
                 rgb = _photo_from_pillow(image, file, target, min_long_side)
     rgb = _apply_orientation(rgb, orientation)
@@ -589,7 +616,7 @@ def read_photo(
 def _palette_values(image: Image.Image) -> np.ndarray:
     """Mask values of a palette image: grey palettes by luminance, coloured ones (label tools such as labelme store
     class 1 as dark red) by index, where index 0 is background."""
-    indices = np.asarray(image)
+    indices = _pillow_to_numpy(image)
     palette = image.getpalette() or []
     colours = np.array(palette, dtype=np.uint8).reshape(-1, 3) if palette else np.zeros((0, 3), np.uint8)
     used = np.unique(indices)
@@ -612,14 +639,14 @@ def _mask_values(image: Image.Image, path: Path, deep: bool) -> np.ndarray:
     _load(image, path)
     try:
         if image.mode in _HIGH_DEPTH_MODES or image.mode == "L":
-            return _native_byte_order(np.asarray(image))
+            return _native_byte_order(_pillow_to_numpy(image))
         if image.mode == "1":
-            return np.asarray(image).astype(np.uint8)
+            return _pillow_to_numpy(image).astype(np.uint8)
         if image.mode == "P":
             return _palette_values(image)
         if image.mode in ("LA", "La"):
-            return np.asarray(image.getchannel("L"))
-        return np.asarray(_normalise_mode(image).convert("RGB").convert("L"))
+            return _pillow_to_numpy(image.getchannel("L"))
+        return _pillow_to_numpy(_normalise_mode(image).convert("RGB").convert("L"))
     except (ValueError, OSError) as exc:
         raise ImageReadError(
             f"Could not read {path}: its pixel format ({image.mode}) is not supported for masks. Save the mask as an "
@@ -658,7 +685,9 @@ def read_mask(path: str | os.PathLike[str], *, size: tuple[int, int] | None = No
     if size is not None and (mask.shape[1], mask.shape[0]) != tuple(size):
         # INTER_NEAREST_EXACT samples pixel centres like Pillow's NEAREST; plain INTER_NEAREST is shifted by half
         # a pixel and would move the mask edge.
-        resized = cv2.resize(mask.view(np.uint8), (int(size[0]), int(size[1])), interpolation=cv2.INTER_NEAREST_EXACT)
+        resized = cv2.resize(
+            mask.view(np.uint8), (int(size[0]), int(size[1])), interpolation=cv2.INTER_NEAREST_EXACT
+        )
         mask = resized.astype(bool)
     return mask
 
@@ -746,9 +775,13 @@ def list_photos(folder: str | os.PathLike[str]) -> list[Path]:
                 and entry.is_file()
             ]
     except FileNotFoundError:
-        raise SkinSegError(f"The folder {root} does not exist. Check the path, and that the drive is connected.") from None
+        raise SkinSegError(
+            f"The folder {root} does not exist. Check the path, and that the drive is connected."
+        ) from None
     except NotADirectoryError:
         raise SkinSegError(f"{root} is a file, not a folder. Choose the folder that holds the photos.") from None
     except PermissionError as exc:
-        raise SkinSegError(f"Could not open the folder {root}: permission denied. Choose a folder you may read.") from exc
+        raise SkinSegError(
+            f"Could not open the folder {root}: permission denied. Choose a folder you may read."
+        ) from exc
     return sorted(photos, key=lambda p: (p.name.casefold(), p.name))

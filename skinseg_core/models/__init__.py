@@ -56,7 +56,7 @@ PRESETS: dict[str, dict[str, Any]] = {
 
 
 def preset_names() -> list[str]:
-    """Names accepted by `build_model` as presets, in Table I's order reversed (small first)."""
+    """Names accepted by `build_model` as presets, smallest first: ["unet", "unet-large", "dense-res-unet"]."""
     return list(PRESETS)
 
 

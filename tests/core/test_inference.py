@@ -87,3 +87,34 @@ def test_no_model_anywhere_is_a_clear_message(monkeypatch):
     monkeypatch.setattr("skinseg_core.inference.default_model_path", lambda: None)
     with pytest.raises(CheckpointError, match="--model"):
         resolve_model_path(None)
+
+
+def test_a_100_megapixel_jpeg_becomes_a_full_size_mask_in_bounded_memory(tmp_path, tiny_checkpoint):
+    import subprocess
+    import sys
+    import warnings
+
+    import cv2
+
+    photo = tmp_path / "huge.jpg"
+    image = np.zeros((8400, 12000, 3), np.uint8)
+    image[:, :6000] = (120, 160, 210)
+    cv2.imwrite(str(photo), image, [cv2.IMWRITE_JPEG_QUALITY, 50])
+    del image
+    code = (
+        "import resource, sys\n"
+        "from skinseg_core.cli import main\n"
+        f"rc = main(['predict', {str(photo)!r}, '--out', {str(tmp_path / 'out')!r}, '--model', "
+        f"{str(tiny_checkpoint)!r}, '-q', '--device', 'cpu'])\n"
+        "print(rc, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    rc, peak_mb = map(int, done.stdout.split())
+    assert rc == 0
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # our own output, read only for its size
+        with Image.open(tmp_path / "out" / "huge.png") as mask:
+            assert mask.size == (12000, 8400)
+    # A full decode alone would be 300 MB and a float64 map 800 MB; the reduced decode keeps the whole run small.
+    assert peak_mb < 2000, peak_mb

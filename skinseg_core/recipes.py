@@ -1,0 +1,200 @@
+"""The recipe that rebuilds the bundled model from the shared data folder, and the splits its report uses.
+
+Stage 1 (pretraining, as in the paper): the public healthy-skin sets — LFW parts, SFA, the abdomen set, ECU (the only
+photos of people in real scenes) and FASSEG as auxiliary face data — sampled with fixed shares so that no set drowns
+the others. Stage 2 (fine-tuning): the clinical photos, mixed with a smaller share of the public sets so that the
+network keeps what it learnt about people in scenes while it learns diseased skin.
+
+Held-out data: LFW's official test split; a fixed 20 % of SFA, abdomen and ECU (seeded, by file name) are never
+trained on; a further part of each set is the validation data that picks the best epoch. The clinical photos are all
+used for the shipped model; the report measures them by k-fold instead (`clinical_folds`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import shutil
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from skinseg_core.checkpoint import CheckpointMeta, load_checkpoint, save_checkpoint
+from skinseg_core.data import SamplePair, folder_pairs, split_pairs
+from skinseg_core.devices import resolve_device
+from skinseg_core.errors import DataError
+from skinseg_core.models import build_model
+from skinseg_core.paths import BUNDLED_MODEL_NAME, repo_root
+from skinseg_core.training import Progress, TrainSettings, fit, run_fit
+
+log = logging.getLogger(__name__)
+
+TEST_FRACTION = 0.2
+VAL_FRACTION = 0.15
+SPLIT_SEED = 2018
+
+# The desktop-size Dense Residual U-Net: the paper's architecture, narrower (8..96 filters), one level deeper for
+# context, a small fully-connected bottleneck on a 4x4 grid, 8-channel residual end units.
+BUNDLED_ARCHITECTURE: dict[str, Any] = {
+    "name": "dense-res-unet",
+    "widths": (8, 16, 32, 64, 96),
+    "dense_layers": 2,
+    "residual_width": 8,
+    "fc_dim": 128,
+    "fc_grid": 4,
+    "input_size": 224,
+}
+
+
+@dataclass(frozen=True)
+class SetSplit:
+    name: str
+    train: list[SamplePair]
+    val: list[SamplePair]
+    test: list[SamplePair]
+
+
+def _lfw_split(root: Path, name: str) -> set[str]:
+    return set((root / "lfw_parts" / "splits" / f"{name}.txt").read_text().split())
+
+
+def dataset_splits(data_root: str | Path) -> dict[str, SetSplit]:
+    """Train / validation / test pairs of every public set under `data_root` (the shared data folder)."""
+    root = Path(data_root)
+    if not root.is_dir():
+        raise DataError(f"The data folder {root} does not exist. Pass --data-root pointing at the shared data.")
+    splits: dict[str, SetSplit] = {}
+    lfw = folder_pairs(root / "lfw_parts")
+    by_split = {name: _lfw_split(root, name) for name in ("train", "val", "test")}
+    splits["lfw_parts"] = SetSplit(
+        "lfw_parts",
+        [p for p in lfw if p.stem in by_split["train"]],
+        [p for p in lfw if p.stem in by_split["val"]],
+        [p for p in lfw if p.stem in by_split["test"]],
+    )
+    for name in ("sfa", "abdomen", "ecu_subset"):
+        rest, test = split_pairs(folder_pairs(root / name), TEST_FRACTION, seed=SPLIT_SEED)
+        train, val = split_pairs(rest, VAL_FRACTION, seed=SPLIT_SEED + 1)
+        splits[name] = SetSplit(name, train, val, test)
+    # FASSEG's neck labels are inconsistent: auxiliary training data only, never a test set.
+    train, val = split_pairs(folder_pairs(root / "fasseg"), 0.1, seed=SPLIT_SEED)
+    splits["fasseg"] = SetSplit("fasseg", train, val, [])
+    clinical = folder_pairs(root / "clinical_fitz17k")
+    splits["clinical_fitz17k"] = SetSplit("clinical_fitz17k", clinical, [], clinical)
+    return splits
+
+
+@dataclass(frozen=True)
+class Stage:
+    shares: dict[str, float]  # share of each epoch's photos drawn from each set
+    settings: TrainSettings
+    val_per_set: int  # validation photos per set (the first N of its split), to keep epochs short on a CPU
+
+
+PRETRAIN = Stage(
+    shares={"lfw_parts": 0.25, "sfa": 0.15, "abdomen": 0.2, "ecu_subset": 0.3, "fasseg": 0.1},
+    settings=TrainSettings(epochs=30, patience=10, batch_size=16, learning_rate=2e-3, optimizer="adamw",
+                           lr_schedule="cosine", weight_decay=1e-4, augmentation="strong", steps_per_epoch=80,
+                           seed=0, num_workers=1),
+    val_per_set=60,
+)
+FINETUNE = Stage(
+    shares={"clinical_fitz17k": 0.4, "ecu_subset": 0.25, "lfw_parts": 0.1, "sfa": 0.1, "abdomen": 0.15},
+    settings=TrainSettings(epochs=12, patience=6, batch_size=16, learning_rate=3e-4, optimizer="adamw",
+                           lr_schedule="cosine", weight_decay=1e-4, augmentation="strong", steps_per_epoch=40,
+                           seed=1, num_workers=1),
+    val_per_set=60,
+)
+
+
+def _weighted(splits: dict[str, SetSplit], stage: Stage, exclude: set[str] = frozenset()) -> tuple[list, list, list]:
+    """Training pairs with per-pair sampling weights that give each set its share, and the validation pairs."""
+    train, weights, val = [], [], []
+    for name, share in stage.shares.items():
+        pairs = [p for p in splits[name].train if p.stem not in exclude]
+        if not pairs:
+            continue
+        train += pairs
+        weights += [share / len(pairs)] * len(pairs)
+        val += splits[name].val[: stage.val_per_set]
+    return train, weights, val
+
+
+def _clinical_val(clinical_train: list[SamplePair]) -> list[SamplePair]:
+    # Too few clinical photos to hold any out of the shipped model: their validation is a fixed three of them
+    # (scored without augmentation), which only steers the choice of epoch.
+    return clinical_train[:3]
+
+
+def train_bundled(data_root: str | Path, out: str | Path, device: str = "auto",
+                  clinical_exclude: set[str] = frozenset(), on_progress=None,
+                  pretrained: Path | None = None) -> Path:
+    """Both stages; returns the config path of the final model in `out`. Resumes either stage if interrupted."""
+    out = Path(out)
+    torch_device = resolve_device(device)
+    splits = dataset_splits(data_root)
+    arch = dict(BUNDLED_ARCHITECTURE)
+    model = build_model(arch.pop("name"), **arch)
+    if pretrained is None:
+        train, weights, val = _weighted(splits, PRETRAIN)
+        stage1 = run_fit(fit(out / "pretrain", model, train, val, PRETRAIN.settings, torch_device,
+                             {"name": "skinseg-pretrained", "stage": "pretraining"}, sample_weights=weights),
+                         on_progress)
+        pretrained = stage1.best_checkpoint
+    tuned_start = load_checkpoint(pretrained).model
+    train, weights, val = _weighted(splits, FINETUNE, exclude=set(clinical_exclude))
+    clinical_train = [p for p in splits["clinical_fitz17k"].train if p.stem not in clinical_exclude]
+    val += _clinical_val(clinical_train)
+    stage2 = run_fit(fit(out / "finetune", tuned_start, train, val, FINETUNE.settings, torch_device,
+                         {"name": BUNDLED_MODEL_NAME, "stage": "fine-tuning", "parent": "skinseg-pretrained",
+                          "clinical_excluded": sorted(clinical_exclude)}, sample_weights=weights), on_progress)
+    final = load_checkpoint(stage2.best_checkpoint)
+    training = {
+        "recipe": "bundled",
+        "command": "skinseg train --recipe bundled --data-root ../shared/data --out runs/bundled",
+        "stages": {
+            "pretraining": {"shares": PRETRAIN.shares, "settings": PRETRAIN.settings.to_dict()},
+            "fine-tuning": {"shares": FINETUNE.shares, "settings": FINETUNE.settings.to_dict()},
+        },
+        "sets": {name: {"train": len(s.train), "val": len(s.val), "test": len(s.test)} for name, s in splits.items()},
+        "terms": "research use only; Fitzpatrick17k photos are CC BY-NC-SA (non-commercial)",
+    }
+    return save_checkpoint(final.model, out / f"{BUNDLED_MODEL_NAME}.json",
+                           CheckpointMeta(name=BUNDLED_MODEL_NAME, training=training,
+                                          metrics=final.info.get("metrics", {})))
+
+
+def install_bundled(model_json: Path) -> Path:
+    """Copy a trained model into the repository's models/ folder as the bundled model."""
+    target = repo_root() / "models" / f"{BUNDLED_MODEL_NAME}.json"
+    loaded = load_checkpoint(model_json)
+    shutil.copyfile(loaded.weights_path, target.with_suffix(".safetensors"))
+    shutil.copyfile(loaded.config_path, target)
+    load_checkpoint(target)  # the copy verifies against its checksum
+    return target
+
+
+def run_recipe(name: str, out: Path | None, data_root: Path | None, device: str = "auto",
+               install: bool = False) -> int:
+    if name != "bundled":
+        raise DataError(f"Unknown recipe {name!r}; the recipes are: bundled")
+    data_root = data_root or repo_root().parent / "shared" / "data"
+    out = out or Path("runs") / "bundled"
+
+    def show(report: Progress) -> None:
+        if report.event == "epoch":
+            print(f"epoch {report.epoch}/{report.epochs}: loss {report.loss:.4f} val Jaccard {report.val_jaccard:.4f} "
+                  f"(best {report.best_val_jaccard:.4f} @ {report.best_epoch}) {report.elapsed_s / 60:.1f} min",
+                  file=sys.stderr, flush=True)
+
+    model = train_bundled(data_root, out, device=device, on_progress=show)
+    print(f"bundled model written to {model}")
+    if install:
+        print(f"installed as {install_bundled(model)}")
+    return 0
+
+
+def recipe_summary() -> dict[str, Any]:
+    return {"architecture": BUNDLED_ARCHITECTURE,
+            "pretraining": dataclasses.asdict(PRETRAIN), "fine_tuning": dataclasses.asdict(FINETUNE)}

@@ -1,0 +1,92 @@
+"""The bundled model's report: test scores per set next to the two colour rules, measured in one run.
+
+Test sets (see recipes.dataset_splits): LFW's official test split, the held-out 20 % of SFA, abdomen and ECU, and
+the clinical photos. For every photo the model and both colour rules are scored at the photo's full resolution:
+skin Jaccard and Dice, background Jaccard (how well non-skin is rejected), and on clinical photos the share of
+lesion pixels called skin (diseased skin is skin).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from skinseg_core.baselines import COLOUR_RULES
+from skinseg_core.data import SamplePair
+from skinseg_core.imageio import read_mask, read_photo
+from skinseg_core.inference import Segmenter
+from skinseg_core.metrics import Counts, confusion, summarize
+from skinseg_core.recipes import dataset_splits
+
+TEST_SETS = ("lfw_parts", "sfa", "abdomen", "ecu_subset", "clinical_fitz17k")
+
+
+def _lesion_mask(pair: SamplePair, size: tuple[int, int]) -> np.ndarray | None:
+    path = pair.mask.parent.parent / "masks_lesion" / pair.mask.name
+    return read_mask(path, size=size) if path.exists() else None
+
+
+def score_pairs(
+    segmenter: Segmenter, pairs: list[SamplePair], threshold: float = 0.5,
+    progress: Callable[[Iterable, int, str], Iterable] | None = None, label: str = "",
+) -> dict[str, Any]:
+    """Per-method per-photo counts and summaries for one set; methods are 'model' and each colour rule."""
+    counts: dict[str, list[Counts]] = {"model": [], **{name: [] for name in COLOUR_RULES}}
+    lesion_hits: dict[str, list[int]] = {name: [] for name in counts}
+    lesion_total: list[int] = []
+    iterable = pairs if progress is None else progress(pairs, len(pairs), label)
+    for pair in iterable:
+        photo = read_photo(pair.image)
+        target = read_mask(pair.mask, size=photo.full_size)
+        predictions = {"model": segmenter.predict_photo(photo).mask(threshold)}
+        for name, rule in COLOUR_RULES.items():
+            predictions[name] = rule(photo.rgb)
+        lesion = _lesion_mask(pair, photo.full_size)
+        if lesion is not None and lesion.any():
+            lesion_total.append(int(lesion.sum()))
+        for name, predicted in predictions.items():
+            counts[name].append(confusion(predicted, target))
+            if lesion is not None and lesion.any():
+                lesion_hits[name].append(int((predicted & lesion).sum()))
+    result: dict[str, Any] = {"n": len(pairs), "methods": {}}
+    for name, per_image in counts.items():
+        entry: dict[str, Any] = {"summary": summarize(per_image)}
+        if lesion_total:
+            entry["lesion_pixels_called_skin"] = sum(lesion_hits[name]) / sum(lesion_total)
+        result["methods"][name] = entry
+    return result
+
+
+def bundled_report(model: str | Path | None, data_root: str | Path, device: str = "auto",
+                   progress: Callable[[Iterable, int, str], Iterable] | None = None) -> dict[str, Any]:
+    segmenter = Segmenter(model, device=device)
+    splits = dataset_splits(data_root)
+    report: dict[str, Any] = {"model": segmenter.loaded.name, "weights_sha256": segmenter.loaded.info.get(
+        "weights_sha256"), "sets": {}}
+    for name in TEST_SETS:
+        report["sets"][name] = score_pairs(segmenter, splits[name].test, progress=progress, label=name)
+    report["markdown"] = report_markdown(report)
+    return report
+
+
+def report_markdown(report: dict[str, Any]) -> str:
+    methods = ["model", *COLOUR_RULES]
+    lines = [
+        "| test set | photos | method | skin Jaccard (mean ± std) | Dice | pooled Jaccard | background Jaccard "
+        "| lesion px called skin |",
+        "|---|---:|---|---|---:|---:|---:|---:|",
+    ]
+    for set_name, entry in report["sets"].items():
+        for method in methods:
+            m = entry["methods"][method]
+            s = m["summary"]
+            lesion = m.get("lesion_pixels_called_skin")
+            lines.append(
+                f"| {set_name} | {entry['n']} | {method} | {s['jaccard']['mean']:.3f} ± {s['jaccard']['std']:.3f} "
+                f"| {s['dice']['mean']:.3f} | {s['jaccard']['pooled']:.3f} | {s['background_jaccard']['mean']:.3f} "
+                f"| {'' if lesion is None else f'{lesion:.3f}'} |"
+            )
+    return "\n".join(lines)

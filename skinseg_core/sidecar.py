@@ -1,0 +1,180 @@
+"""What SkinSeg knows about a folder of photos, kept in a sidecar folder beside them.
+
+Layout (all files are written atomically; the photos themselves are only ever read):
+
+    <folder>/.skinseg/
+        state.json          {"format": "skinseg-sidecar", "version": 1, "photos": {"<file name>": {...}}}
+                            per photo: status ("segmented" | "corrected"), threshold, the model (name, sha256)
+                            that made its map, and the photo's size and modification time when it was segmented
+        maps/<file name>.npz  the network's probability map for that photo (see `probmap.ProbabilityMap`)
+
+A photo with no entry is "not segmented". A map is used only while the photo file and the model are the ones it was
+made from; otherwise the photo counts as not segmented again. Deleting `.skinseg/` forgets everything and loses
+nothing else.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from skinseg_core.atomic import atomic_write_bytes, atomic_write_json
+from skinseg_core.errors import SkinSegError
+from skinseg_core.probmap import ProbabilityMap
+
+__all__ = ["SIDECAR_NAME", "STATUSES", "ModelStamp", "PhotoRecord", "Sidecar"]
+
+log = logging.getLogger(__name__)
+
+SIDECAR_NAME = ".skinseg"
+FORMAT = "skinseg-sidecar"
+VERSION = 1
+
+NOT_SEGMENTED = "not segmented"
+SEGMENTED = "segmented"
+CORRECTED = "corrected"
+STATUSES = (NOT_SEGMENTED, SEGMENTED, CORRECTED)
+
+
+@dataclass(frozen=True)
+class ModelStamp:
+    """Which model made a map: its name and the sha256 of its weights (empty when unknown)."""
+
+    name: str
+    sha256: str = ""
+
+    @classmethod
+    def from_info(cls, info: dict[str, Any], fallback_name: str = "model") -> ModelStamp:
+        return cls(name=str(info.get("name", fallback_name)), sha256=str(info.get("weights_sha256", "")))
+
+
+@dataclass
+class PhotoRecord:
+    status: str = NOT_SEGMENTED
+    threshold: float | None = None
+    model: dict[str, str] = field(default_factory=dict)
+    size: int = -1  # file size in bytes when segmented
+    mtime_ns: int = -1
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> PhotoRecord:
+        status = data.get("status", NOT_SEGMENTED)
+        threshold = data.get("threshold")
+        return cls(
+            status=status if status in STATUSES else NOT_SEGMENTED,
+            threshold=float(threshold) if isinstance(threshold, (int, float)) else None,
+            model=dict(data.get("model") or {}),
+            size=int(data.get("size", -1)),
+            mtime_ns=int(data.get("mtime_ns", -1)),
+        )
+
+
+def _file_stamp(photo: Path) -> tuple[int, int]:
+    try:
+        info = photo.stat()
+    except OSError:
+        return (-1, -1)
+    return (info.st_size, info.st_mtime_ns)
+
+
+class Sidecar:
+    """The sidecar of one folder. Not thread-safe: the app uses it from the GUI thread; maps written by workers go
+    through `write_map`, which touches only that photo's own map file."""
+
+    def __init__(self, folder: str | os.PathLike[str]) -> None:
+        self.folder = Path(folder)
+        self.root = self.folder / SIDECAR_NAME
+        self.records: dict[str, PhotoRecord] = {}
+        self._load()
+
+    @property
+    def state_path(self) -> Path:
+        return self.root / "state.json"
+
+    def map_path(self, photo: str | os.PathLike[str]) -> Path:
+        return self.root / "maps" / f"{Path(photo).name}.npz"
+
+    def _load(self) -> None:
+        if not self.state_path.exists():
+            return
+        try:
+            data = json.loads(self.state_path.read_text(encoding="utf-8"))
+            if not isinstance(data, dict) or data.get("format") != FORMAT:
+                raise ValueError("not a SkinSeg sidecar state file")
+            photos = data.get("photos") or {}
+            self.records = {str(name): PhotoRecord.from_json(entry) for name, entry in photos.items()}
+        except (OSError, ValueError, TypeError, AttributeError) as exc:
+            # A damaged state file must not stop the user from working; the maps can be made again.
+            log.warning("Ignoring damaged sidecar state %s: %s", self.state_path, exc)
+            self.records = {}
+
+    def save(self) -> None:
+        """Write state.json atomically (raises SkinSegError with advice when the folder is read-only)."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        atomic_write_json(
+            self.state_path,
+            {
+                "format": FORMAT,
+                "version": VERSION,
+                "photos": {name: record.to_json() for name, record in sorted(self.records.items())},
+            },
+        )
+
+    def record(self, photo: str | os.PathLike[str]) -> PhotoRecord:
+        return self.records.get(Path(photo).name, PhotoRecord())
+
+    def is_current(self, photo: str | os.PathLike[str], model: ModelStamp | None) -> bool:
+        """True when the photo has a map made from this file as it is now, by this model."""
+        path = self.folder / Path(photo).name
+        record = self.records.get(path.name)
+        if record is None or record.status == NOT_SEGMENTED:
+            return False
+        if (record.size, record.mtime_ns) != _file_stamp(path):
+            return False
+        if model is not None and record.model.get("sha256", "") != model.sha256:
+            return False
+        return self.map_path(path).exists()
+
+    def status(self, photo: str | os.PathLike[str], model: ModelStamp | None) -> str:
+        return self.record(photo).status if self.is_current(photo, model) else NOT_SEGMENTED
+
+    def write_map(self, photo: str | os.PathLike[str], prob: ProbabilityMap) -> None:
+        path = self.map_path(photo)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_bytes(path, prob.to_bytes())
+
+    def read_map(self, photo: str | os.PathLike[str]) -> ProbabilityMap | None:
+        path = self.map_path(photo)
+        if not path.exists():
+            return None
+        try:
+            return ProbabilityMap.load(path)
+        except (SkinSegError, OSError) as exc:
+            log.warning("Ignoring cached map %s: %s", path, exc)
+            return None
+
+    def mark_segmented(self, photo: str | os.PathLike[str], model: ModelStamp, threshold: float | None = None) -> None:
+        path = self.folder / Path(photo).name
+        size, mtime_ns = _file_stamp(path)
+        old = self.records.get(path.name)
+        self.records[path.name] = PhotoRecord(
+            status=SEGMENTED,
+            threshold=threshold if threshold is not None else (old.threshold if old else None),
+            model={"name": model.name, "sha256": model.sha256},
+            size=size,
+            mtime_ns=mtime_ns,
+        )
+
+    def set_threshold(self, photo: str | os.PathLike[str], threshold: float) -> None:
+        name = Path(photo).name
+        record = self.records.get(name)
+        if record is None:
+            record = self.records[name] = PhotoRecord()
+        record.threshold = float(threshold)
