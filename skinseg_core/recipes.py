@@ -94,17 +94,17 @@ class Stage:
 
 PRETRAIN = Stage(
     shares={"lfw_parts": 0.25, "sfa": 0.15, "abdomen": 0.2, "ecu_subset": 0.3, "fasseg": 0.1},
-    settings=TrainSettings(epochs=30, patience=10, batch_size=16, learning_rate=2e-3, optimizer="adamw",
+    settings=TrainSettings(epochs=16, patience=8, batch_size=16, learning_rate=2e-3, optimizer="adamw",
                            lr_schedule="cosine", weight_decay=1e-4, augmentation="strong", steps_per_epoch=80,
                            seed=0, num_workers=1),
-    val_per_set=60,
+    val_per_set=40,
 )
 FINETUNE = Stage(
     shares={"clinical_fitz17k": 0.4, "ecu_subset": 0.25, "lfw_parts": 0.1, "sfa": 0.1, "abdomen": 0.15},
-    settings=TrainSettings(epochs=12, patience=6, batch_size=16, learning_rate=3e-4, optimizer="adamw",
+    settings=TrainSettings(epochs=8, patience=6, batch_size=16, learning_rate=3e-4, optimizer="adamw",
                            lr_schedule="cosine", weight_decay=1e-4, augmentation="strong", steps_per_epoch=40,
                            seed=1, num_workers=1),
-    val_per_set=60,
+    val_per_set=40,
 )
 
 

@@ -278,6 +278,15 @@ def fit(
         atomic_write_json(run_dir / "config.json", config)
         (run_dir / "metrics.jsonl").unlink(missing_ok=True)
 
+    best_path = run_dir / "best.json"
+    if state["finished"]:
+        # A finished run called again (e.g. a recipe re-run): report it without loading any photos.
+        yield Progress("finished", int(state["epochs_done"]), settings.epochs, 0, 0, 0.0, None,
+                       state["best_val_jaccard"], state["best_epoch"], float(state["elapsed_s"]),
+                       state["epochs_since_best"] >= settings.patience)
+        return FitResult(run_dir, best_path, float(state["best_val_jaccard"]), int(state["best_epoch"]),
+                         int(state["epochs_done"]))
+
     cache = settings.cache_long_side or 2 * input_size
     train_set = SkinDataset(
         list(train_pairs), input_size, transform=train_transform(input_size, settings.augmentation), cache_long_side=cache
@@ -300,7 +309,6 @@ def fit(
         persistent_workers=settings.num_workers > 0,
     )
 
-    best_path = run_dir / "best.json"
     started = time.perf_counter() - float(state["elapsed_s"])
     epoch = int(state["epochs_done"])
     stopped_early = bool(state["finished"]) and state["epochs_since_best"] >= settings.patience

@@ -1,0 +1,857 @@
+"""The main window: actions, menus, toolbar, docks and status bar, wired to the documents, canvas and workers.
+
+It holds no segmentation logic: maps come from app.segmentation (workers around skinseg_core), overlays from
+app.canvas.overlay, files from skinseg_core (sidecar, export).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+
+import qtawesome as qta
+from PySide6.QtCore import QSettings, Qt
+from PySide6.QtGui import (
+    QAction,
+    QActionGroup,
+    QCloseEvent,
+    QDragEnterEvent,
+    QDropEvent,
+    QGuiApplication,
+    QKeySequence,
+    QUndoGroup,
+)
+from PySide6.QtWidgets import (
+    QApplication,
+    QDockWidget,
+    QFileDialog,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QProgressBar,
+    QToolButton,
+    QWidget,
+)
+
+import skinseg_core
+from skinseg_core.devices import DEVICE_CHOICES
+from skinseg_core.errors import ImageReadError, SkinSegError
+from skinseg_core.imageio import PHOTO_SUFFIXES, Photo, read_photo
+from skinseg_core.overlay import OverlayStyle
+from skinseg_core.probmap import THRESHOLD_STEPS, ProbabilityMap
+from skinseg_core.sidecar import NOT_SEGMENTED
+
+from app.about import AboutDialog
+from app.canvas import PhotoScene, PhotoView
+from app.canvas.overlay import OverlayRenderer, rgb_image
+from app.commands import SetThresholdCommand
+from app.display_panel import DisplayPanel
+from app.document import PhotoDocument
+from app.errors import show_error
+from app.export_dialog import ExportDialog
+from app.exporting import build_job, run_export
+from app.opening import expand_paths, no_photos_error
+from app.photo_list import THUMB_SIZE, UNREADABLE, PhotoList, make_thumbnails
+from app.segmentation import SegmentationService
+from app.settings import THEMES, AppSettings, default_settings
+from app.theme import apply_theme
+from app.workers import Worker, WorkerPool
+
+log = logging.getLogger(__name__)
+
+DEVICE_LABELS = {"auto": "Automatic (CUDA, then Apple MPS, then CPU)", "cpu": "CPU", "cuda": "CUDA (NVIDIA GPU)",
+                 "mps": "Apple MPS"}
+PLACEHOLDER = "Open a folder of photos (File › Open Folder…) or drop photos or a folder here."
+
+
+def load_display_photo(path: Path, long_side: int) -> tuple[Path, Photo]:
+    """Worker function: the photo decoded at display resolution (JPEGs are decoded reduced, which is fast)."""
+    return path, read_photo(path, min_long_side=long_side)
+
+
+def screen_long_side() -> int:
+    """Display resolution in physical pixels: the primary screen's long side (at least 1600, at most 3840)."""
+    screen = QGuiApplication.primaryScreen()
+    if screen is None:
+        return 1600
+    size = screen.size()
+    return int(min(3840, max(1600, max(size.width(), size.height()) * screen.devicePixelRatio())))
+
+
+class MainWindow(QMainWindow):
+    def __init__(
+        self,
+        settings: QSettings | None = None,
+        model_path: Path | None = None,
+        display_long_side: int | None = None,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.setObjectName("main_window")
+        self.setWindowTitle("SkinSeg")
+        self.setAcceptDrops(True)
+        self.settings = AppSettings(settings if settings is not None else default_settings())
+        self.display_long_side = display_long_side or screen_long_side()
+        self.io_pool = WorkerPool("io", 2, self)
+        self.service = SegmentationService(model_path, "auto", self)
+        self._apply_device_preference()
+
+        self.documents: dict[Path, PhotoDocument] = {}
+        self.document: PhotoDocument | None = None
+        self.undo_group = QUndoGroup(self)
+        self._load_worker: Worker | None = None
+        self._full_worker: Worker | None = None
+        self._full_worker_path: Path | None = None
+        self._thumb_worker: Worker | None = None
+        self._export_worker: Worker | None = None
+        self._drag_origin: int | None = None
+        self._icon_actions: list[tuple[QAction | QToolButton, str]] = []
+        self._shut_down = False
+        self.last_export_folders: list[Path] = []
+
+        self.scene = PhotoScene()
+        self.view = PhotoView(self.scene, self)
+        self.view.placeholder = PLACEHOLDER
+        self.renderer = OverlayRenderer()
+        self.setCentralWidget(self.view)
+
+        self.photo_list = PhotoList(self)
+        self.photo_list.photo_activated.connect(self.show_photo)
+        self.photos_dock = self._dock("Photos", "photos_dock", self.photo_list, Qt.DockWidgetArea.LeftDockWidgetArea)
+        self.photos_dock.setMinimumWidth(THUMB_SIZE + 170)
+
+        self.panel = DisplayPanel(self.settings.overlay_style(), self)
+        self.panel.style_changed.connect(self._style_changed)
+        self.panel.threshold_previewed.connect(self._threshold_previewed)
+        self.panel.threshold_committed.connect(self._threshold_committed)
+        self.display_dock = self._dock("Display", "display_dock", self.panel, Qt.DockWidgetArea.RightDockWidgetArea)
+
+        self._create_actions()
+        self._create_menus()
+        self._create_toolbar()
+        self._create_status_bar()
+        self._connect_service()
+
+        self.view.zoom_changed.connect(self._zoom_changed)
+        QGuiApplication.styleHints().colorSchemeChanged.connect(self._system_scheme_changed)
+        self.apply_theme(self.settings.theme)
+
+        self.resize(1280, 820)
+        geometry, state = self.settings.window_state()
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        if state is not None:
+            self.restoreState(state)
+        self._update_actions()
+
+    # ------------------------------------------------------------------------------------------------------------
+    # Construction
+    # ------------------------------------------------------------------------------------------------------------
+
+    def _dock(self, title: str, name: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
+        dock = QDockWidget(title, self)
+        dock.setObjectName(name)
+        dock.setWidget(widget)
+        dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable | QDockWidget.DockWidgetFeature.DockWidgetClosable
+                         | QDockWidget.DockWidgetFeature.DockWidgetFloatable)
+        self.addDockWidget(area, dock)
+        return dock
+
+    def _action(
+        self,
+        text: str,
+        slot: Callable[..., object] | None = None,
+        icon: str | None = None,
+        shortcuts: Sequence[QKeySequence | QKeySequence.StandardKey | str] = (),
+        tip: str = "",
+        checkable: bool = False,
+        name: str = "",
+    ) -> QAction:
+        action = QAction(text, self)
+        action.setObjectName(name or text.lower().replace(" ", "_").replace("…", "").strip("_"))
+        keys: list[QKeySequence] = []
+        for shortcut in shortcuts:
+            if isinstance(shortcut, QKeySequence.StandardKey):
+                keys.extend(QKeySequence.keyBindings(shortcut))
+            else:
+                keys.append(QKeySequence(shortcut))
+        if keys:
+            action.setShortcuts(keys)
+            action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+        label = tip or text.replace("…", "").replace("&", "")
+        shown = " or ".join(k.toString(QKeySequence.SequenceFormat.NativeText) for k in keys[:2])
+        action.setToolTip(f"{label} ({shown})" if shown else label)
+        action.setStatusTip(label)
+        action.setCheckable(checkable)
+        if icon:
+            self._icon_actions.append((action, icon))
+        if slot is not None:
+            (action.toggled if checkable else action.triggered).connect(slot)
+        self.addAction(action)  # shortcuts work even when the toolbar and menus are hidden
+        return action
+
+    def _create_actions(self) -> None:
+        a = self._action
+        self.open_files_action = a("&Open Photos…", self.choose_files, "mdi6.image-multiple-outline",
+                                   [QKeySequence.StandardKey.Open], "Open one or more photos")
+        self.open_folder_action = a("Open &Folder…", self.choose_folder, "mdi6.folder-open-outline",
+                                    ["Ctrl+Shift+O"], "Open a folder of photos")
+        self.export_action = a("&Export Masks…", self.export_masks_dialog, "mdi6.export", ["Ctrl+E"],
+                               "Export masks as PNG, COCO and labelme files")
+        self.quit_action = a("&Quit", self.close, None, [QKeySequence.StandardKey.Quit])
+        self.quit_action.setMenuRole(QAction.MenuRole.QuitRole)
+
+        self.undo_action = self.undo_group.createUndoAction(self, "&Undo")
+        self.undo_action.setShortcuts(QKeySequence.keyBindings(QKeySequence.StandardKey.Undo))
+        self.redo_action = self.undo_group.createRedoAction(self, "&Redo")
+        self.redo_action.setShortcuts(QKeySequence.keyBindings(QKeySequence.StandardKey.Redo))
+        self._icon_actions += [(self.undo_action, "mdi6.undo"), (self.redo_action, "mdi6.redo")]
+
+        self.previous_action = a("&Previous Photo", lambda: self.photo_list.step(-1), "mdi6.chevron-left",
+                                 ["A", "Left"])
+        self.next_action = a("&Next Photo", lambda: self.photo_list.step(1), "mdi6.chevron-right", ["D", "Right"])
+
+        self.fit_action = a("&Fit to Window", self.view.fit, "mdi6.fit-to-screen-outline", ["F", "Ctrl+0"])
+        self.actual_size_action = a("&Actual Pixels (100 %)", self.view.actual_size, "mdi6.numeric-1-box-outline",
+                                    ["1", "Ctrl+1"], "Zoom to 100 % (one photo pixel per screen pixel)")
+        self.zoom_in_action = a("Zoom &In", lambda: self.view.zoom_by(1.25), "mdi6.magnify-plus-outline",
+                                [QKeySequence.StandardKey.ZoomIn, "+"])
+        self.zoom_out_action = a("Zoom &Out", lambda: self.view.zoom_by(0.8), "mdi6.magnify-minus-outline",
+                                 [QKeySequence.StandardKey.ZoomOut, "-"])
+        self.overlay_action = a("Show &Overlay", self._overlay_toggled, "mdi6.layers-outline", ["H"],
+                                "Show or hide the skin overlay", checkable=True, name="show_overlay")
+        self.uncertainty_action = a("Show &Uncertain Pixels", self._uncertainty_toggled, "mdi6.blur", ["U"],
+                                    "Highlight pixels within ±0.1 of the threshold", checkable=True,
+                                    name="show_uncertainty")
+        self.contour_action = a("Show as &Contour", self._contour_toggled, "mdi6.vector-polygon", ["C"],
+                                "Outline the skin instead of filling it", checkable=True, name="show_contour")
+
+        self.segment_action = a("&Segment Photo", self.segment_current, "mdi6.auto-fix", ["S", "Ctrl+R"],
+                                "Segment the open photo")
+        self.segment_all_action = a("Segment &All", self.segment_all, "mdi6.image-filter-center-focus-weak",
+                                    ["Ctrl+Shift+R"], "Segment every photo in the list, in the background")
+        self.cancel_action = a("&Cancel", self.cancel_jobs, "mdi6.close-circle-outline", ["Esc"],
+                               "Stop Segment All or an export")
+        self.auto_segment_action = a("Segment Photos When &Opened", self._auto_segment_toggled, None, [],
+                                     checkable=True, name="auto_segment")
+        self.auto_segment_action.setChecked(self.settings.auto_segment)
+        self.about_action = a("&About SkinSeg", self.show_about, "mdi6.information-outline")
+        self.about_action.setMenuRole(QAction.MenuRole.AboutRole)
+
+        style = self.panel.overlay_style
+        for action, value in ((self.overlay_action, style.visible), (self.uncertainty_action, style.uncertainty),
+                              (self.contour_action, style.contour and not style.fill)):
+            action.blockSignals(True)
+            action.setChecked(value)
+            action.blockSignals(False)
+
+    def _create_menus(self) -> None:
+        bar = self.menuBar()
+        file_menu = bar.addMenu("&File")
+        file_menu.addAction(self.open_files_action)
+        file_menu.addAction(self.open_folder_action)
+        self.recent_menu = file_menu.addMenu("Open &Recent")
+        self.recent_menu.setObjectName("recent_menu")
+        self._fill_recent_menu()
+        file_menu.addSeparator()
+        file_menu.addAction(self.export_action)
+        file_menu.addSeparator()
+        file_menu.addAction(self.quit_action)
+
+        edit_menu = bar.addMenu("&Edit")
+        edit_menu.addAction(self.undo_action)
+        edit_menu.addAction(self.redo_action)
+
+        view_menu = bar.addMenu("&View")
+        for action in (self.fit_action, self.actual_size_action, self.zoom_in_action, self.zoom_out_action):
+            view_menu.addAction(action)
+        view_menu.addSeparator()
+        for action in (self.overlay_action, self.contour_action, self.uncertainty_action):
+            view_menu.addAction(action)
+        view_menu.addSeparator()
+        view_menu.addAction(self.previous_action)
+        view_menu.addAction(self.next_action)
+        view_menu.addSeparator()
+        theme_menu = view_menu.addMenu("&Theme")
+        self.theme_group = QActionGroup(self)
+        self.theme_actions: dict[str, QAction] = {}
+        for theme in THEMES:
+            action = QAction({"system": "Follow the System", "light": "Light", "dark": "Dark"}[theme], self)
+            action.setCheckable(True)
+            action.setObjectName(f"theme_{theme}")
+            action.setChecked(theme == self.settings.theme)
+            action.triggered.connect(lambda _=False, t=theme: self.set_theme(t))
+            self.theme_group.addAction(action)
+            theme_menu.addAction(action)
+            self.theme_actions[theme] = action
+        view_menu.addSeparator()
+        view_menu.addAction(self.photos_dock.toggleViewAction())
+        view_menu.addAction(self.display_dock.toggleViewAction())
+
+        segment_menu = bar.addMenu("&Segmentation")
+        for action in (self.segment_action, self.segment_all_action, self.cancel_action):
+            segment_menu.addAction(action)
+        segment_menu.addSeparator()
+        segment_menu.addAction(self.auto_segment_action)
+        device_menu = segment_menu.addMenu("&Device")
+        self.device_group = QActionGroup(self)
+        self.device_actions: dict[str, QAction] = {}
+        for device in DEVICE_CHOICES:
+            action = QAction(DEVICE_LABELS[device], self)
+            action.setCheckable(True)
+            action.setObjectName(f"device_{device}")
+            action.setChecked(device == self.service.device)
+            action.triggered.connect(lambda _=False, d=device: self.set_device(d))
+            self.device_group.addAction(action)
+            device_menu.addAction(action)
+            self.device_actions[device] = action
+
+        help_menu = bar.addMenu("&Help")
+        help_menu.addAction(self.about_action)
+
+    def _create_toolbar(self) -> None:
+        toolbar = self.addToolBar("Main")
+        toolbar.setObjectName("main_toolbar")
+        toolbar.setMovable(False)
+        toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonIconOnly)
+        for action in (self.open_folder_action, self.open_files_action, None, self.previous_action,
+                       self.next_action, None, self.segment_action, self.segment_all_action, None,
+                       self.overlay_action, self.contour_action, self.uncertainty_action, None,
+                       self.fit_action, self.actual_size_action, self.zoom_in_action, self.zoom_out_action, None,
+                       self.undo_action, self.redo_action, None, self.export_action):
+            if action is None:
+                toolbar.addSeparator()
+            else:
+                toolbar.addAction(action)
+
+    def _create_status_bar(self) -> None:
+        bar = self.statusBar()
+        self.progress_bar = QProgressBar(objectName="job_progress")
+        self.progress_bar.setMaximumWidth(220)
+        self.progress_bar.setTextVisible(True)
+        self.progress_bar.hide()
+        self.cancel_button = QToolButton(objectName="job_cancel")
+        self.cancel_button.setDefaultAction(self.cancel_action)
+        self.cancel_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.cancel_button.hide()
+        self.model_label = QLabel(objectName="model_label")
+        self.device_label = QLabel(objectName="device_label")
+        self.zoom_label = QLabel("", objectName="zoom_label")
+        self.zoom_label.setMinimumWidth(48)
+        for widget in (self.progress_bar, self.cancel_button, self.model_label, self.device_label, self.zoom_label):
+            bar.addPermanentWidget(widget)
+        self._update_model_label()
+        self.device_label.setText(self.service.device_description)
+        self.device_label.setToolTip("The device the model runs on (Segmentation › Device)")
+
+    def _connect_service(self) -> None:
+        self.service.map_ready.connect(self._map_ready)
+        self.service.failed.connect(self._segmentation_failed)
+        self.service.batch_progress.connect(self._batch_progress)
+        self.service.batch_finished.connect(self._batch_finished)
+        self.service.device_changed.connect(self.device_label.setText)
+        self.service.busy_changed.connect(self._busy_changed)
+
+    # ------------------------------------------------------------------------------------------------------------
+    # Themes, icons, settings
+    # ------------------------------------------------------------------------------------------------------------
+
+    def apply_theme(self, theme: str) -> None:
+        app = QApplication.instance()
+        if not isinstance(app, QApplication):
+            return
+        dark = apply_theme(app, theme)
+        self.view.set_dark(dark)
+        colour = "#e6e6e6" if dark else "#303030"
+        for action, name in self._icon_actions:
+            action.setIcon(qta.icon(name, color=colour, color_disabled="#808080"))
+
+    def set_theme(self, theme: str) -> None:
+        self.settings.theme = theme
+        self.theme_actions[theme].setChecked(True)
+        self.apply_theme(theme)
+
+    def _system_scheme_changed(self) -> None:
+        if self.settings.theme == "system":
+            self.apply_theme("system")
+
+    def _apply_device_preference(self) -> None:
+        try:
+            self.service.set_device(self.settings.device)
+        except SkinSegError as exc:  # e.g. CUDA chosen on another machine: fall back, and say so in the log
+            log.warning("Device preference %r unavailable (%s); using auto", self.settings.device, exc)
+            self.service.set_device("auto")
+
+    def set_device(self, device: str) -> None:
+        try:
+            self.service.set_device(device)
+        except SkinSegError as exc:
+            self.device_actions[self.service.device].setChecked(True)
+            show_error(self, exc, "use this device")
+            return
+        self.settings.device = device
+        self.statusBar().showMessage(f"Segmenting on {self.service.device_description}", 4000)
+
+    def _update_model_label(self) -> None:
+        model = self.service.model
+        if model is None:
+            self.model_label.setText("No model — viewing only")
+            self.model_label.setStyleSheet("color: #d64541; font-weight: bold")
+            self.model_label.setToolTip(self.service.model_error or "")
+        else:
+            self.model_label.setText(f"Model: {model.name}")
+            self.model_label.setStyleSheet("")
+            self.model_label.setToolTip(str(model.path))
+
+    def _auto_segment_toggled(self, on: bool) -> None:
+        self.settings.auto_segment = on
+        if on and self.document is not None:
+            self._segment_if_needed(self.document.path)
+
+    def _fill_recent_menu(self) -> None:
+        self.recent_menu.clear()
+        folders = self.settings.recent_folders()
+        for folder in folders:
+            action = self.recent_menu.addAction(str(folder))
+            action.triggered.connect(lambda _=False, f=folder: self.open_paths([f]))
+        if folders:
+            self.recent_menu.addSeparator()
+            self.recent_menu.addAction("Clear List", self._clear_recent)
+        self.recent_menu.setEnabled(bool(folders))
+
+    def _clear_recent(self) -> None:
+        self.settings.clear_recent_folders()
+        self._fill_recent_menu()
+
+    # ------------------------------------------------------------------------------------------------------------
+    # Opening photos
+    # ------------------------------------------------------------------------------------------------------------
+
+    def choose_files(self) -> None:
+        patterns = " ".join(f"*{s}" for s in PHOTO_SUFFIXES)
+        files, _ = QFileDialog.getOpenFileNames(self, "Open photos", "", f"Photos ({patterns});;All files (*)")
+        if files:
+            self.open_paths([Path(f) for f in files])
+
+    def choose_folder(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Open a folder of photos")
+        if folder:
+            self.open_paths([Path(folder)])
+
+    def open_paths(self, paths: Iterable[Path]) -> bool:
+        """Open photos and folders (as from the menus or a drop). Returns False when nothing could be opened."""
+        paths = list(paths)
+        try:
+            photos, folders = expand_paths(paths)
+        except SkinSegError as exc:
+            show_error(self, exc, "open the folder")
+            return False
+        if not photos:
+            show_error(self, no_photos_error(paths), "open photos")
+            return False
+        for folder in folders:
+            self.settings.add_recent_folder(folder)
+        self._fill_recent_menu()
+        self.set_photos(photos)
+        return True
+
+    def set_photos(self, photos: Sequence[Path]) -> None:
+        self.service.cancel_batch()
+        if self._thumb_worker is not None:
+            self._thumb_worker.cancel()
+        self.service.save_sidecars()
+        self.documents.clear()
+        self.document = None
+        statuses = {p: self.service.status(p) for p in photos}
+        self.photo_list.set_photos(photos, statuses)
+        worker = Worker(make_thumbnails, list(photos), THUMB_SIZE * 2)
+        worker.signals.progress.connect(self._thumbnail_ready)
+        self._thumb_worker = self.io_pool.start(worker, priority=-1)
+        segmented = sum(1 for s in statuses.values() if s != NOT_SEGMENTED)
+        self.statusBar().showMessage(f"{len(photos)} photos, {segmented} already segmented", 5000)
+        self.photo_list.step(0)  # selects the first photo, which shows it
+        self._update_actions()
+
+    def _thumbnail_ready(self, item: tuple[Path, object]) -> None:
+        path, rgb = item
+        self.photo_list.set_thumbnail(path, rgb)  # type: ignore[arg-type]
+
+    def show_photo(self, path: Path) -> None:
+        if self.document is not None and self.document.path == path:
+            return
+        if self.document is not None:
+            self.document.release_pixels()
+        document = self.documents.get(path)
+        if document is None:
+            document = PhotoDocument(path, self._initial_step(path), self.display_long_side, self)
+            document.image_changed.connect(self._document_image_changed)
+            document.map_changed.connect(self._document_map_changed)
+            document.threshold_changed.connect(self._document_threshold_changed)
+            self.documents[path] = document
+        self.document = document
+        self.undo_group.addStack(document.undo_stack)
+        self.undo_group.setActiveStack(document.undo_stack)
+        self.panel.set_threshold_step(document.threshold_step)
+        self.panel.set_area(None)
+        self.renderer.set_map(None)
+        self.scene.clear_photo()
+        self.view.placeholder = f"Loading {path.name}…"
+        self.view.viewport().update()
+        self._update_title()
+
+        if self._load_worker is not None:
+            self._load_worker.cancel()
+        worker = Worker(load_display_photo, path, self.display_long_side)
+        worker.signals.returned.connect(self._photo_loaded)
+        worker.signals.errored.connect(self._photo_load_failed)
+        self._load_worker = self.io_pool.start(worker, priority=10)
+
+        prob = self.service.cached(path)
+        if prob is not None:
+            document.set_map(prob)
+        else:
+            self._segment_if_needed(path)
+        self._update_actions()
+
+    def _initial_step(self, path: Path) -> int:
+        record = self.service.sidecar(path).record(path)
+        threshold = record.threshold
+        if threshold is None:
+            threshold = self.service.model.threshold if self.service.model else 0.5
+        return round(threshold * THRESHOLD_STEPS)
+
+    def _photo_loaded(self, result: tuple[Path, Photo]) -> None:
+        path, photo = result
+        if self.document is None or self.document.path != path:
+            return
+        self.document.set_image(photo.rgb, photo.full_size)
+        self._load_full_resolution_if_needed()
+
+    def _zoom_changed(self, percent: float) -> None:
+        self.zoom_label.setText(f"{percent:.0f} %")
+        self._load_full_resolution_if_needed()
+
+    def _load_full_resolution_if_needed(self) -> None:
+        """Zoomed in beyond the display version's pixels: decode the whole photo in a worker, then swap it in."""
+        document = self.document
+        if document is None or document.rgb is None or document.full_size is None or document.full_resolution:
+            return
+        if self._full_worker is not None and self._full_worker_path == document.path:
+            return
+        shown = document.rgb.shape[1] / document.full_size[0]  # display pixels per photo pixel
+        if self.view.zoom_percent() / 100.0 <= shown * 1.05:
+            return
+        worker = Worker(load_display_photo, document.path, None)
+        worker.signals.returned.connect(self._full_resolution_loaded)
+        worker.signals.errored.connect(self._full_resolution_failed)
+        worker.signals.finished.connect(self._full_resolution_finished)
+        self._full_worker_path = document.path
+        self._full_worker = self.io_pool.start(worker, priority=5)
+        self.statusBar().showMessage(f"Loading {document.path.name} at full resolution…", 3000)
+
+    def _full_resolution_loaded(self, result: tuple[Path, Photo]) -> None:
+        path, photo = result
+        if self.document is not None and self.document.path == path and self.document.rgb is not None:
+            self.document.set_image(photo.rgb, photo.full_size, full_resolution=True)
+
+    def _full_resolution_failed(self, error: BaseException) -> None:
+        show_error(self, error, "show the photo at full resolution")
+
+    def _full_resolution_finished(self) -> None:
+        self._full_worker = None
+        self._full_worker_path = None
+
+    def _photo_load_failed(self, error: BaseException) -> None:
+        if self.sender() is not (self._load_worker.signals if self._load_worker else None):
+            return
+        if self.document is not None:
+            self.photo_list.set_status(self.document.path, UNREADABLE)
+            self.view.placeholder = f"{self.document.path.name} cannot be read."
+            self.view.viewport().update()
+        show_error(self, error, "open the photo")
+
+    def _document_image_changed(self) -> None:
+        document = self.document
+        if document is None or document is not self.sender() or document.rgb is None or document.full_size is None:
+            return
+        first = self.scene.full_size is None
+        self.scene.set_photo(rgb_image(document.rgb), document.full_size)
+        if first:  # the full-resolution version replaces the display one in place, at the same zoom
+            self.view.fit()
+        self.redraw_overlay()
+
+    def _document_map_changed(self) -> None:
+        if self.sender() is self.document:
+            self.redraw_overlay()
+
+    def _update_title(self) -> None:
+        if self.document is None:
+            self.setWindowTitle("SkinSeg")
+            return
+        photos = self.photo_list.photos()
+        index = photos.index(self.document.path) + 1 if self.document.path in photos else 0
+        self.setWindowTitle(f"{self.document.path.name} ({index} of {len(photos)}) — SkinSeg")
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 - Qt override
+        if event.mimeData().hasUrls() and any(url.isLocalFile() for url in event.mimeData().urls()):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802 - Qt override
+        paths = [Path(url.toLocalFile()) for url in event.mimeData().urls() if url.isLocalFile()]
+        if paths:
+            event.acceptProposedAction()
+            self.open_paths(paths)
+
+    # ------------------------------------------------------------------------------------------------------------
+    # Segmentation
+    # ------------------------------------------------------------------------------------------------------------
+
+    def _segment_if_needed(self, path: Path) -> None:
+        if not self.settings.auto_segment:
+            return
+        if self.service.model is None:
+            self.statusBar().showMessage("No model is installed: photos can be viewed but not segmented.", 8000)
+            return
+        if self.photo_list.status(path) == UNREADABLE:
+            return
+        self.service.segment(path)
+
+    def segment_current(self) -> None:
+        if self.document is None:
+            return
+        try:
+            self.service.segment(self.document.path)
+        except SkinSegError as exc:
+            show_error(self, exc, "segment the photo")
+
+    def segment_all(self) -> None:
+        photos = [p for p in self.photo_list.photos() if self.photo_list.status(p) != UNREADABLE]
+        try:
+            queued = self.service.segment_all(photos)
+        except SkinSegError as exc:
+            show_error(self, exc, "segment the photos")
+            return
+        if queued:
+            self.statusBar().showMessage(f"Segmenting {queued} photos…")
+
+    def cancel_jobs(self) -> None:
+        self.service.cancel_batch()
+        if self._export_worker is not None:
+            self._export_worker.cancel()
+
+    def _map_ready(self, photo: Path, prob: ProbabilityMap) -> None:
+        self.photo_list.set_status(photo, self.service.status(photo))
+        if self.document is not None and self.document.path == photo:
+            self.document.set_map(prob)
+
+    def _segmentation_failed(self, photo: Path | None, error: BaseException, in_batch: bool) -> None:
+        if photo is not None and isinstance(error, ImageReadError):
+            self.photo_list.set_status(photo, UNREADABLE)
+            return  # opening the photo already said so (or the batch summary will)
+        if not in_batch or not isinstance(error, ImageReadError):
+            show_error(self, error, "segment the photo")
+
+    def _batch_progress(self, done: int, total: int) -> None:
+        self.progress_bar.setRange(0, max(1, total))
+        self.progress_bar.setValue(done)
+        self.progress_bar.setFormat(f"Segmenting %v of {total}")
+        self.progress_bar.setVisible(total > 0 and done < total)
+        self.cancel_button.setVisible(total > 0 and done < total)
+
+    def _batch_finished(self, done: int, total: int, cancelled: bool, failed: list) -> None:
+        self.progress_bar.hide()
+        self.cancel_button.hide()
+        if cancelled:
+            self.statusBar().showMessage(f"Segment All cancelled after {done} of {total} photos.", 8000)
+        elif total:
+            self.statusBar().showMessage(f"Segmented {done - len(failed)} of {total} photos.", 8000)
+        else:
+            self.statusBar().showMessage("Every photo is already segmented.", 5000)
+        unreadable = [(p, e) for p, e in failed if isinstance(e, ImageReadError)]
+        if unreadable:
+            names = "\n".join(f"• {p.name}" for p, _ in unreadable[:10])
+            more = f"\n… and {len(unreadable) - 10} more" if len(unreadable) > 10 else ""
+            show_error(self, SkinSegError(
+                f"{len(unreadable)} photos could not be read and were skipped:\n{names}{more}\n\n"
+                "Click a photo marked “Cannot be read” to see why; copy it again from the original or convert it."
+            ), "segment every photo")
+        if cancelled and self.document is not None and self.service.cached(self.document.path) is None:
+            self._segment_if_needed(self.document.path)
+
+    def _busy_changed(self, busy: bool) -> None:
+        if busy:
+            self.statusBar().showMessage(f"Segmenting on {self.service.device_description}…")
+        elif not self.service.batch_running:
+            self.statusBar().clearMessage()
+        self._update_actions()
+
+    # ------------------------------------------------------------------------------------------------------------
+    # Display
+    # ------------------------------------------------------------------------------------------------------------
+
+    def redraw_overlay(self) -> None:
+        """Overlay from the cached display-resolution map: a colour table and contours, never the model."""
+        document = self.document
+        if document is None or document.display_map is None:
+            self.scene.set_overlay(None, None)
+            self.panel.set_area(None)
+            return
+        if self.renderer.display_map is not document.display_map:
+            self.renderer.set_map(document.display_map)
+        style = self.panel.overlay_style
+        self.scene.set_overlay(self.renderer.fill(document.threshold, style),
+                               self.renderer.contour(document.threshold, style))
+        self.panel.set_area(document.skin_area())
+
+    def _style_changed(self, style: OverlayStyle) -> None:
+        self.settings.save_overlay_style(style)
+        for action, value in ((self.overlay_action, style.visible), (self.uncertainty_action, style.uncertainty),
+                              (self.contour_action, style.contour and not style.fill)):
+            action.blockSignals(True)
+            action.setChecked(value)
+            action.blockSignals(False)
+        self.redraw_overlay()
+
+    def _overlay_toggled(self, on: bool) -> None:
+        self.panel.visible_check.setChecked(on)
+
+    def _uncertainty_toggled(self, on: bool) -> None:
+        self.panel.uncertainty_check.setChecked(on)
+
+    def _contour_toggled(self, on: bool) -> None:
+        self.panel.mode_combo.setCurrentIndex(1 if on else 0)
+
+    def _threshold_previewed(self, step: int) -> None:
+        if self.document is None:
+            return
+        if self._drag_origin is None:
+            self._drag_origin = self.document.threshold_step
+        self.document.set_threshold_step(step)
+
+    def _threshold_committed(self, step: int) -> None:
+        document = self.document
+        if document is None:
+            return
+        origin = self._drag_origin if self._drag_origin is not None else document.threshold_step
+        self._drag_origin = None
+        if origin != step:
+            document.undo_stack.push(SetThresholdCommand(document, origin, step))
+        else:
+            document.set_threshold_step(step)
+
+    def _document_threshold_changed(self, step: int) -> None:
+        document = self.sender()
+        if not isinstance(document, PhotoDocument):
+            return
+        self.service.sidecar(document.path).set_threshold(document.path, step / THRESHOLD_STEPS)
+        self.service.schedule_save()
+        if document is self.document:
+            self.panel.set_threshold_step(step)
+            self.redraw_overlay()
+
+    # ------------------------------------------------------------------------------------------------------------
+    # Export
+    # ------------------------------------------------------------------------------------------------------------
+
+    def _exportable(self, only_current: bool) -> list[tuple[Path, ProbabilityMap, float]]:
+        photos = [self.document.path] if only_current and self.document else self.photo_list.photos()
+        out = []
+        for photo in photos:
+            prob = self.service.cached(photo)
+            if prob is None:
+                continue
+            document = self.documents.get(photo)
+            step = document.threshold_step if document is not None else self._initial_step(photo)
+            out.append((photo, prob, step / THRESHOLD_STEPS))
+        return out
+
+    def export_masks_dialog(self) -> ExportDialog | None:
+        count = len(self._exportable(False))
+        if count == 0:
+            show_error(self, SkinSegError("No photo is segmented yet, so there is no mask to export. Segment the "
+                                          "photos first (Segmentation › Segment All)."), "export masks")
+            return None
+        current = self.document is not None and self.service.cached(self.document.path) is not None
+        dialog = ExportDialog(count, current, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.accepted.connect(lambda: self.export_masks(
+            dialog.chosen_folder(), dialog.current_radio.isChecked(),
+            {"png": dialog.png_check.isChecked(), "coco": dialog.coco_check.isChecked(),
+             "labelme": dialog.labelme_check.isChecked()}))
+        dialog.open()
+        return dialog
+
+    def export_masks(self, out_dir: Path | None = None, only_current: bool = False,
+                     formats: dict[str, bool] | None = None) -> Worker | None:
+        """Export in the background; out_dir None: a `masks` folder beside the photos."""
+        items = self._exportable(only_current)
+        if not items:
+            return None
+        model = self.service.model
+        stamp = {"name": model.name, "sha256": model.stamp.sha256,
+                 "skinseg_version": str(model.info.get("skinseg_version", ""))} if model else {}
+        stamp["app_version"] = skinseg_core.__version__
+        job = build_job(items, out_dir, formats or {"png": True, "coco": True, "labelme": True}, stamp)
+        worker = Worker(run_export, job)
+        worker.signals.progress.connect(self._export_progress)
+        worker.signals.returned.connect(self._export_done)
+        worker.signals.errored.connect(lambda error: show_error(self, error, "export the masks"))
+        worker.signals.finished.connect(self._export_finished)
+        self._export_worker = self.io_pool.start(worker)
+        self.progress_bar.setRange(0, job.total)
+        self.progress_bar.setValue(0)
+        self.progress_bar.setFormat(f"Exporting %v of {job.total}")
+        self.progress_bar.show()
+        self.cancel_button.show()
+        return worker
+
+    def _export_progress(self, progress: object) -> None:
+        self.progress_bar.setValue(getattr(progress, "done", 0))
+
+    def _export_done(self, folders: list[Path]) -> None:
+        self.last_export_folders = list(folders)
+        where = ", ".join(str(f) for f in folders)
+        self.statusBar().showMessage(f"Masks exported to {where}", 10000)
+
+    def _export_finished(self) -> None:
+        self._export_worker = None
+        self.progress_bar.hide()
+        self.cancel_button.hide()
+
+    # ------------------------------------------------------------------------------------------------------------
+    # Misc
+    # ------------------------------------------------------------------------------------------------------------
+
+    def show_about(self) -> AboutDialog:
+        model = self.service.model
+        text = f"{model.name} ({model.path.name})" if model else f"none installed — {self.service.model_error}"
+        dialog = AboutDialog(text, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.open()
+        return dialog
+
+    def _update_actions(self) -> None:
+        has_photos = self.photo_list.count() > 0
+        for action in (self.segment_all_action, self.export_action, self.previous_action, self.next_action):
+            action.setEnabled(has_photos)
+        self.segment_action.setEnabled(self.document is not None)
+
+    def shutdown(self) -> None:
+        """Stop and wait for every worker; save what the sidecars know. Safe to call twice."""
+        if self._shut_down:
+            return
+        self._shut_down = True
+        self.io_pool.shutdown()
+        self.service.shutdown()
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
+        self.settings.save_window_state(self.saveGeometry(), self.saveState())
+        self.settings.qsettings.sync()
+        self.shutdown()
+        super().closeEvent(event)
+
+    def message_boxes(self) -> list[QMessageBox]:
+        """Open message boxes (for tests and for a final check on quit)."""
+        return [w for w in QApplication.topLevelWidgets() if isinstance(w, QMessageBox) and w.isVisible()]
+

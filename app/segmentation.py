@@ -1,0 +1,292 @@
+"""Probability maps for the app: a memory LRU over the folders' sidecars, and workers that run the model.
+
+The model never runs on the GUI thread. Each pool thread keeps its own `Segmenter` (they are not thread-safe), made
+on first use and remade when the model or the device changes. The inference pool has one thread: a second one
+would only split the same CPU cores or GPU. The open photo's job is queued ahead of a folder's "Segment all" jobs.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QObject, QTimer, Signal
+
+from skinseg_core.atomic import atomic_write_bytes
+from skinseg_core.checkpoint import read_checkpoint_info
+from skinseg_core.devices import describe_device, resolve_device
+from skinseg_core.errors import CheckpointError, SkinSegError
+from skinseg_core.inference import Segmenter, resolve_model_path
+from skinseg_core.probmap import ProbabilityMap, predict_map
+from skinseg_core.sidecar import ModelStamp, Sidecar
+
+from app.workers import Worker, WorkerPool
+
+log = logging.getLogger(__name__)
+
+MEMORY_CACHE_SIZE = 64  # maps are ~64 KB each (network resolution), so this is a few MB
+PRIORITY_OPEN_PHOTO = 10
+PRIORITY_BATCH = 0
+
+_local = threading.local()
+
+
+def _thread_segmenter(model_path: Path, device: str) -> Segmenter:
+    key = (str(model_path), device)
+    if getattr(_local, "key", None) != key:
+        _local.segmenter = None  # free the old model before loading the new one
+        _local.segmenter = Segmenter(model_path, device=device)
+        _local.key = key
+    return _local.segmenter
+
+
+def segment_photo(model_path: Path, device: str, photo: Path, map_path: Path) -> tuple[Path, ProbabilityMap, str]:
+    """Worker function: photo -> its map, cached in the sidecar. Returns (photo, map, device description)."""
+    segmenter = _thread_segmenter(model_path, device)
+    prob = predict_map(segmenter, photo)
+    try:
+        map_path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_bytes(map_path, prob.to_bytes())
+    except (SkinSegError, OSError) as exc:  # a read-only folder: keep working from memory
+        log.warning("Could not cache the map of %s: %s", photo, exc)
+    return photo, prob, segmenter.device_description
+
+
+@dataclass
+class Batch:
+    total: int
+    done: int = 0
+    failed: list[tuple[Path, BaseException]] = field(default_factory=list)
+    cancelled: bool = False
+    workers: list[Worker] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    path: Path
+    name: str
+    stamp: ModelStamp
+    threshold: float
+    info: dict[str, Any]
+
+
+class SegmentationService(QObject):
+    map_ready = Signal(object, object)  # photo Path, ProbabilityMap
+    failed = Signal(object, object, bool)  # photo Path, exception, part of a Segment all
+    batch_progress = Signal(int, int)  # done, total
+    batch_finished = Signal(int, int, bool, object)  # done, total, cancelled, [(path, error)]
+    device_changed = Signal(str)  # description
+    busy_changed = Signal(bool)
+
+    def __init__(self, model_path: Path | None, device: str, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.pool = WorkerPool("inference", 1, self)
+        self._memory: OrderedDict[Path, ProbabilityMap] = OrderedDict()
+        self._sidecars: dict[Path, Sidecar] = {}
+        self._in_flight: dict[Path, Worker] = {}
+        self._batch: Batch | None = None
+        self.model: ModelInfo | None = None
+        self.model_error: str | None = None
+        self.device = device
+        self.device_description = ""
+        self._save_timer = QTimer(self)
+        self._save_timer.setSingleShot(True)
+        self._save_timer.setInterval(400)
+        self._save_timer.timeout.connect(self.save_sidecars)
+        self.set_model(model_path)
+        self.set_device(device)
+
+    # ---- model and device ----
+    def set_model(self, model_path: Path | None) -> None:
+        """Use this model file (None: the default one). A missing or broken model leaves the app usable for
+        viewing; `model_error` says why nothing can be segmented."""
+        self.model = None
+        self.model_error = None
+        try:
+            path = resolve_model_path(model_path)
+            info = read_checkpoint_info(path)
+        except CheckpointError as exc:
+            self.model_error = str(exc)
+            log.warning("No usable model: %s", exc)
+            return
+        self.model = ModelInfo(
+            path=path,
+            name=str(info.get("name", path.stem)),
+            stamp=ModelStamp.from_info(info, path.stem),
+            threshold=float(info.get("threshold", 0.5)),
+            info=info,
+        )
+        self._memory.clear()
+
+    def set_device(self, device: str) -> None:
+        """Raises DeviceError (with advice) when the device is absent; the previous choice then stays."""
+        resolved = resolve_device(device)
+        self.device = device
+        self.device_description = describe_device(resolved)
+        self.device_changed.emit(self.device_description)
+
+    # ---- sidecars and cache ----
+    def sidecar(self, photo: Path) -> Sidecar:
+        folder = photo.parent
+        if folder not in self._sidecars:
+            self._sidecars[folder] = Sidecar(folder)
+        return self._sidecars[folder]
+
+    def status(self, photo: Path) -> str:
+        return self.sidecar(photo).status(photo, self.model.stamp if self.model else None)
+
+    def cached(self, photo: Path) -> ProbabilityMap | None:
+        """The photo's map from memory or its sidecar, if it is current; never runs the model."""
+        prob = self._memory.get(photo)
+        if prob is not None:
+            self._memory.move_to_end(photo)
+            return prob
+        stamp = self.model.stamp if self.model else None
+        sidecar = self.sidecar(photo)
+        if not sidecar.is_current(photo, stamp):
+            return None
+        prob = sidecar.read_map(photo)
+        if prob is not None:
+            self._remember(photo, prob)
+        return prob
+
+    def _remember(self, photo: Path, prob: ProbabilityMap) -> None:
+        self._memory[photo] = prob
+        self._memory.move_to_end(photo)
+        while len(self._memory) > MEMORY_CACHE_SIZE:
+            self._memory.popitem(last=False)
+
+    def schedule_save(self) -> None:
+        self._save_timer.start()
+
+    def save_sidecars(self) -> None:
+        self._save_timer.stop()
+        for sidecar in self._sidecars.values():
+            if sidecar.records:
+                try:
+                    sidecar.save()
+                except SkinSegError as exc:
+                    log.warning("%s", exc)
+
+    # ---- jobs ----
+    @property
+    def busy(self) -> bool:
+        return bool(self._in_flight)
+
+    def _check_model(self) -> ModelInfo:
+        if self.model is None:
+            raise CheckpointError(self.model_error or "No model is loaded.")
+        return self.model
+
+    def segment(self, photo: Path, priority: int = PRIORITY_OPEN_PHOTO) -> bool:
+        """Queue one photo; a photo already queued at a lower priority moves up. Raises CheckpointError when there
+        is no model. Returns False when it was already queued."""
+        model = self._check_model()
+        queued = self._in_flight.get(photo)
+        if queued is not None:
+            if priority > PRIORITY_BATCH and self.pool.try_take(queued):
+                self.pool.start(queued, priority)  # not started yet: jump the queue
+            return False
+        worker = Worker(segment_photo, model.path, self.device, photo, self.sidecar(photo).map_path(photo))
+        worker.signals.returned.connect(self._on_returned)
+        worker.signals.errored.connect(self._on_errored)
+        worker.signals.finished.connect(self._on_finished)
+        self._in_flight[photo] = worker
+        self.pool.start(worker, priority)
+        if len(self._in_flight) == 1:
+            self.busy_changed.emit(True)
+        return True
+
+    def segment_all(self, photos: Sequence[Path]) -> int:
+        """Queue every photo without a current map; returns how many were queued."""
+        self._check_model()
+        if self._batch is not None:
+            self.cancel_batch()
+        todo = [p for p in photos if self.cached(p) is None]
+        batch = self._batch = Batch(total=len(todo))
+        for photo in todo:
+            self.segment(photo, PRIORITY_BATCH)
+            batch.workers.append(self._in_flight[photo])
+        self.batch_progress.emit(0, len(todo))
+        if not todo:
+            self._finish_batch()
+        return len(todo)
+
+    @property
+    def batch_running(self) -> bool:
+        return self._batch is not None
+
+    def cancel_batch(self) -> None:
+        """Stop a "Segment all": queued photos are dropped; the photo being segmented finishes and is kept."""
+        batch = self._batch
+        if batch is None:
+            return
+        batch.cancelled = True
+        for worker in batch.workers:
+            if self.pool.try_take(worker):
+                photo = self._photo_of(worker.signals)
+                if photo is not None:
+                    del self._in_flight[photo]
+        self._finish_batch()
+        if not self._in_flight:
+            self.busy_changed.emit(False)
+
+    def _finish_batch(self) -> None:
+        batch, self._batch = self._batch, None
+        if batch is not None:
+            self.batch_finished.emit(batch.done, batch.total, batch.cancelled, batch.failed)
+
+    def _photo_of(self, signals: QObject | None) -> Path | None:
+        for photo, worker in self._in_flight.items():
+            if worker.signals is signals:
+                return photo
+        return None
+
+    def _in_batch(self, signals: QObject | None) -> bool:
+        return self._batch is not None and any(w.signals is signals for w in self._batch.workers)
+
+    def _on_returned(self, result: tuple[Path, ProbabilityMap, str]) -> None:
+        photo, prob, description = result
+        if description != self.device_description:
+            self.device_description = description
+            self.device_changed.emit(description)
+        if self.model is not None:
+            self.sidecar(photo).mark_segmented(photo, self.model.stamp)
+            self.schedule_save()
+        self._remember(photo, prob)
+        self.map_ready.emit(photo, prob)
+
+    def _on_errored(self, error: BaseException) -> None:
+        sender = self.sender()
+        photo = self._photo_of(sender)
+        in_batch = self._in_batch(sender)
+        if in_batch and self._batch is not None and photo is not None:
+            self._batch.failed.append((photo, error))
+        self.failed.emit(photo, error, in_batch)
+        if in_batch and isinstance(error, CheckpointError):
+            self.cancel_batch()  # every other photo would fail the same way
+
+    def _on_finished(self) -> None:
+        sender = self.sender()
+        in_batch = self._in_batch(sender)
+        photo = self._photo_of(sender)
+        if photo is not None:
+            del self._in_flight[photo]
+        if in_batch and self._batch is not None:
+            self._batch.done += 1
+            self.batch_progress.emit(self._batch.done, self._batch.total)
+            if self._batch.done >= self._batch.total:
+                self._finish_batch()
+        if not self._in_flight:
+            self.busy_changed.emit(False)
+
+    def shutdown(self) -> None:
+        if self._batch is not None:
+            self._batch.cancelled = True
+        self.pool.shutdown()
+        self.save_sidecars()

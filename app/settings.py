@@ -1,0 +1,106 @@
+"""Typed access to the app's QSettings (window state and preferences only; user files live in skinseg_core.paths)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QByteArray, QSettings
+
+from skinseg_core.overlay import OverlayStyle
+
+MAX_RECENT = 8
+THEMES = ("system", "light", "dark")
+
+
+def default_settings() -> QSettings:
+    return QSettings(QSettings.Format.IniFormat, QSettings.Scope.UserScope, "SkinSeg", "SkinSeg")
+
+
+def _bool(value: Any, default: bool) -> bool:
+    if value is None:
+        return default
+    if isinstance(value, str):
+        return value.lower() in ("1", "true", "yes")
+    return bool(value)
+
+
+class AppSettings:
+    def __init__(self, settings: QSettings) -> None:
+        self.qsettings = settings
+
+    # ---- files ----
+    def recent_folders(self) -> list[Path]:
+        value = self.qsettings.value("files/recent_folders", [])
+        if isinstance(value, str):
+            value = [value]
+        return [Path(v) for v in (value or [])]
+
+    def add_recent_folder(self, folder: Path) -> list[Path]:
+        folders = [f for f in self.recent_folders() if f != folder]
+        folders.insert(0, folder)
+        folders = folders[:MAX_RECENT]
+        self.qsettings.setValue("files/recent_folders", [str(f) for f in folders])
+        return folders
+
+    def clear_recent_folders(self) -> None:
+        self.qsettings.setValue("files/recent_folders", [])
+
+    # ---- segmentation ----
+    @property
+    def auto_segment(self) -> bool:
+        return _bool(self.qsettings.value("segmentation/auto_segment"), True)
+
+    @auto_segment.setter
+    def auto_segment(self, value: bool) -> None:
+        self.qsettings.setValue("segmentation/auto_segment", bool(value))
+
+    @property
+    def device(self) -> str:
+        return str(self.qsettings.value("segmentation/device", "auto"))
+
+    @device.setter
+    def device(self, value: str) -> None:
+        self.qsettings.setValue("segmentation/device", value)
+
+    # ---- display ----
+    def overlay_style(self) -> OverlayStyle:
+        s = self.qsettings
+        default = OverlayStyle()
+        colour = s.value("display/colour", "")
+        try:
+            rgb = tuple(int(colour[i : i + 2], 16) for i in (1, 3, 5)) if colour else default.colour
+        except (ValueError, TypeError):
+            rgb = default.colour
+        return OverlayStyle(
+            colour=rgb,  # type: ignore[arg-type]
+            opacity=float(s.value("display/opacity", default.opacity)),
+            fill=_bool(s.value("display/fill"), default.fill),
+            contour=_bool(s.value("display/contour"), default.contour),
+            uncertainty=False,  # a view one switches on to look, not a lasting preference
+            visible=True,
+        )
+
+    def save_overlay_style(self, style: OverlayStyle) -> None:
+        s = self.qsettings
+        s.setValue("display/colour", "#{:02x}{:02x}{:02x}".format(*style.colour))
+        s.setValue("display/opacity", style.opacity)
+        s.setValue("display/fill", style.fill)
+        s.setValue("display/contour", style.contour)
+
+    @property
+    def theme(self) -> str:
+        value = str(self.qsettings.value("display/theme", "system"))
+        return value if value in THEMES else "system"
+
+    @theme.setter
+    def theme(self, value: str) -> None:
+        self.qsettings.setValue("display/theme", value)
+
+    # ---- window ----
+    def window_state(self) -> tuple[QByteArray | None, QByteArray | None]:
+        return self.qsettings.value("window/geometry"), self.qsettings.value("window/state")
+
+    def save_window_state(self, geometry: QByteArray, state: QByteArray) -> None:
+        self.qsettings.setValue("window/geometry", geometry)
+        self.qsettings.setValue("window/state", state)
