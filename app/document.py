@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import QObject, Signal
-from PySide6.QtGui import QUndoStack
+from PySide6.QtGui import QImage, QUndoStack
 
 from skinseg_core.probmap import THRESHOLD_STEPS, ProbabilityMap
 
@@ -38,6 +38,7 @@ class PhotoDocument(QObject):
         self.display_long_side = display_long_side
         self.undo_stack = QUndoStack(self)
         self.rgb: np.ndarray | None = None  # uint8 [h, w, 3] display version of the photo
+        self.image: QImage | None = None  # rgb as a QImage, when a worker made one
         self.full_size: tuple[int, int] | None = None
         self.full_resolution = False  # True once rgb holds every pixel of the photo
         self.prob: ProbabilityMap | None = None
@@ -59,8 +60,11 @@ class PhotoDocument(QObject):
             self._threshold_step = step
             self.threshold_changed.emit(step)
 
-    def set_image(self, rgb: np.ndarray, full_size: tuple[int, int], full_resolution: bool = False) -> None:
+    def set_image(self, rgb: np.ndarray, full_size: tuple[int, int], full_resolution: bool = False,
+                  image: QImage | None = None) -> None:
+        """image: the same pixels as a QImage when a worker already made one (else the canvas converts rgb)."""
         self.rgb = rgb
+        self.image = image
         self.full_size = full_size
         self.full_resolution = full_resolution or (rgb.shape[1], rgb.shape[0]) == tuple(full_size)
         self.image_changed.emit()
@@ -75,6 +79,7 @@ class PhotoDocument(QObject):
     def release_pixels(self) -> None:
         """Forget the large arrays when the photo is no longer shown (threshold and undo history stay)."""
         self.rgb = None
+        self.image = None
         self.full_resolution = False
         self.prob = None
         self.display_map = None

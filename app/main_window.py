@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import qtawesome as qta
@@ -19,6 +20,7 @@ from PySide6.QtGui import (
     QDragEnterEvent,
     QDropEvent,
     QGuiApplication,
+    QImage,
     QKeySequence,
     QUndoGroup,
 )
@@ -35,7 +37,7 @@ from PySide6.QtWidgets import (
 )
 
 import skinseg_core
-from skinseg_core.devices import DEVICE_CHOICES
+from skinseg_core.devices import DEVICE_CHOICES, available_devices
 from skinseg_core.errors import ImageReadError, SkinSegError
 from skinseg_core.imageio import PHOTO_SUFFIXES, Photo, read_photo
 from skinseg_core.overlay import OverlayStyle
@@ -52,6 +54,8 @@ from app.errors import show_error
 from app.export_dialog import ExportDialog
 from app.exporting import build_job, run_export
 from app.opening import expand_paths, no_photos_error
+from app.preferences import PreferencesDialog
+from app.prefetch import PhotoCache
 from app.photo_list import THUMB_SIZE, UNREADABLE, PhotoList, make_thumbnails
 from app.segmentation import SegmentationService
 from app.settings import THEMES, AppSettings, default_settings
@@ -65,9 +69,11 @@ DEVICE_LABELS = {"auto": "Automatic (CUDA, then Apple MPS, then CPU)", "cpu": "C
 PLACEHOLDER = "Open a folder of photos (File › Open Folder…) or drop photos or a folder here."
 
 
-def load_display_photo(path: Path, long_side: int) -> tuple[Path, Photo]:
-    """Worker function: the photo decoded at display resolution (JPEGs are decoded reduced, which is fast)."""
-    return path, read_photo(path, min_long_side=long_side)
+def load_full_photo(path: Path) -> tuple[Path, Photo, QImage]:
+    """Worker function: every pixel of the photo, and the QImage the canvas shows, made here so that a 50 MP photo
+    costs the GUI thread no conversion."""
+    photo = read_photo(path)
+    return path, photo, rgb_image(photo.rgb)
 
 
 def screen_long_side() -> int:
@@ -94,13 +100,15 @@ class MainWindow(QMainWindow):
         self.settings = AppSettings(settings if settings is not None else default_settings())
         self.display_long_side = display_long_side or screen_long_side()
         self.io_pool = WorkerPool("io", 2, self)
+        self.photo_cache = PhotoCache(self.io_pool, self.display_long_side, self)
+        self.photo_cache.loaded.connect(self._photo_loaded)
+        self.photo_cache.failed.connect(self._photo_load_failed)
         self.service = SegmentationService(model_path, "auto", self)
         self._apply_device_preference()
 
         self.documents: dict[Path, PhotoDocument] = {}
         self.document: PhotoDocument | None = None
         self.undo_group = QUndoGroup(self)
-        self._load_worker: Worker | None = None
         self._full_worker: Worker | None = None
         self._full_worker_path: Path | None = None
         self._thumb_worker: Worker | None = None
@@ -108,6 +116,7 @@ class MainWindow(QMainWindow):
         self._drag_origin: int | None = None
         self._icon_actions: list[tuple[QAction | QToolButton, str]] = []
         self._shut_down = False
+        self._applying_default = False
         self.last_export_folders: list[Path] = []
 
         self.scene = PhotoScene()
@@ -236,6 +245,10 @@ class MainWindow(QMainWindow):
         self.auto_segment_action = a("Segment Photos When &Opened", self._auto_segment_toggled, None, [],
                                      checkable=True, name="auto_segment")
         self.auto_segment_action.setChecked(self.settings.auto_segment)
+        self.preferences_action = a("&Preferences…", self.show_preferences, "mdi6.cog-outline",
+                                    [QKeySequence.StandardKey.Preferences, "Ctrl+,"], "Device, segmenting on open, "
+                                    "default overlay and threshold")
+        self.preferences_action.setMenuRole(QAction.MenuRole.PreferencesRole)
         self.about_action = a("&About SkinSeg", self.show_about, "mdi6.information-outline")
         self.about_action.setMenuRole(QAction.MenuRole.AboutRole)
 
@@ -262,6 +275,8 @@ class MainWindow(QMainWindow):
         edit_menu = bar.addMenu("&Edit")
         edit_menu.addAction(self.undo_action)
         edit_menu.addAction(self.redo_action)
+        edit_menu.addSeparator()
+        edit_menu.addAction(self.preferences_action)
 
         view_menu = bar.addMenu("&View")
         for action in (self.fit_action, self.actual_size_action, self.zoom_in_action, self.zoom_out_action):
@@ -297,9 +312,11 @@ class MainWindow(QMainWindow):
         device_menu = segment_menu.addMenu("&Device")
         self.device_group = QActionGroup(self)
         self.device_actions: dict[str, QAction] = {}
+        available = available_devices()
         for device in DEVICE_CHOICES:
             action = QAction(DEVICE_LABELS[device], self)
             action.setCheckable(True)
+            action.setEnabled(device in available)
             action.setObjectName(f"device_{device}")
             action.setChecked(device == self.service.device)
             action.triggered.connect(lambda _=False, d=device: self.set_device(d))
@@ -391,6 +408,7 @@ class MainWindow(QMainWindow):
             show_error(self, exc, "use this device")
             return
         self.settings.device = device
+        self.device_actions[device].setChecked(True)
         self.statusBar().showMessage(f"Segmenting on {self.service.device_description}", 4000)
 
     def _update_model_label(self) -> None:
@@ -403,6 +421,36 @@ class MainWindow(QMainWindow):
             self.model_label.setText(f"Model: {model.name}")
             self.model_label.setStyleSheet("")
             self.model_label.setToolTip(str(model.path))
+
+    def show_preferences(self) -> PreferencesDialog:
+        model = self.service.model
+        dialog = PreferencesDialog(
+            device=self.service.device, available=available_devices(), auto_segment=self.settings.auto_segment,
+            style=self.panel.overlay_style, default_threshold=self.settings.default_threshold,
+            model_threshold=model.threshold if model else 0.5, parent=self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.device_chosen.connect(self.set_device)
+        dialog.auto_segment_changed.connect(self.auto_segment_action.setChecked)
+        dialog.overlay_style_changed.connect(self._preferred_style_changed)
+        dialog.default_threshold_changed.connect(self._default_threshold_changed)
+        dialog.open()
+        return dialog
+
+    def _preferred_style_changed(self, style: OverlayStyle) -> None:
+        current = self.panel.overlay_style
+        self.panel.set_overlay_style(replace(style, visible=current.visible, uncertainty=current.uncertainty))
+        self._style_changed(self.panel.overlay_style)
+
+    def _default_threshold_changed(self, threshold: float | None) -> None:
+        """Store it, and move every open photo whose threshold the user never set (its sidecar has none)."""
+        self.settings.default_threshold = threshold
+        self._applying_default = True
+        try:
+            for path, document in self.documents.items():
+                if self.service.sidecar(path).record(path).threshold is None:
+                    document.set_threshold_step(self._initial_step(path))
+        finally:
+            self._applying_default = False
 
     def _auto_segment_toggled(self, on: bool) -> None:
         self.settings.auto_segment = on
@@ -463,6 +511,7 @@ class MainWindow(QMainWindow):
         self.service.save_sidecars()
         self.documents.clear()
         self.document = None
+        self.photo_cache.clear()
         statuses = {p: self.service.status(p) for p in photos}
         self.photo_list.set_photos(photos, statuses)
         worker = Worker(make_thumbnails, list(photos), THUMB_SIZE * 2)
@@ -500,12 +549,11 @@ class MainWindow(QMainWindow):
         self.view.viewport().update()
         self._update_title()
 
-        if self._load_worker is not None:
-            self._load_worker.cancel()
-        worker = Worker(load_display_photo, path, self.display_long_side)
-        worker.signals.returned.connect(self._photo_loaded)
-        worker.signals.errored.connect(self._photo_load_failed)
-        self._load_worker = self.io_pool.start(worker, priority=10)
+        photo = self.photo_cache.get(path)
+        if photo is not None:  # prefetched: shown at once
+            self._photo_loaded(path, photo)
+        else:
+            self.photo_cache.request(path)
 
         prob = self.service.cached(path)
         if prob is not None:
@@ -518,15 +566,24 @@ class MainWindow(QMainWindow):
         record = self.service.sidecar(path).record(path)
         threshold = record.threshold
         if threshold is None:
+            threshold = self.settings.default_threshold
+        if threshold is None:
             threshold = self.service.model.threshold if self.service.model else 0.5
         return round(threshold * THRESHOLD_STEPS)
 
-    def _photo_loaded(self, result: tuple[Path, Photo]) -> None:
-        path, photo = result
-        if self.document is None or self.document.path != path:
+    def _photo_loaded(self, path: Path, photo: Photo) -> None:
+        if self.document is None or self.document.path != path or self.document.rgb is not None:
             return
         self.document.set_image(photo.rgb, photo.full_size)
         self._load_full_resolution_if_needed()
+        self._prefetch_neighbours(path)
+
+    def _prefetch_neighbours(self, path: Path) -> None:
+        photos = self.photo_list.photos()
+        if path not in photos:
+            return
+        index = photos.index(path)
+        self.photo_cache.prefetch(photos[i] for i in (index + 1, index - 1) if 0 <= i < len(photos))
 
     def _zoom_changed(self, percent: float) -> None:
         self.zoom_label.setText(f"{percent:.0f} %")
@@ -542,7 +599,7 @@ class MainWindow(QMainWindow):
         shown = document.rgb.shape[1] / document.full_size[0]  # display pixels per photo pixel
         if self.view.zoom_percent() / 100.0 <= shown * 1.05:
             return
-        worker = Worker(load_display_photo, document.path, None)
+        worker = Worker(load_full_photo, document.path)
         worker.signals.returned.connect(self._full_resolution_loaded)
         worker.signals.errored.connect(self._full_resolution_failed)
         worker.signals.finished.connect(self._full_resolution_finished)
@@ -550,10 +607,10 @@ class MainWindow(QMainWindow):
         self._full_worker = self.io_pool.start(worker, priority=5)
         self.statusBar().showMessage(f"Loading {document.path.name} at full resolution…", 3000)
 
-    def _full_resolution_loaded(self, result: tuple[Path, Photo]) -> None:
-        path, photo = result
+    def _full_resolution_loaded(self, result: tuple[Path, Photo, QImage]) -> None:
+        path, photo, image = result
         if self.document is not None and self.document.path == path and self.document.rgb is not None:
-            self.document.set_image(photo.rgb, photo.full_size, full_resolution=True)
+            self.document.set_image(photo.rgb, photo.full_size, full_resolution=True, image=image)
 
     def _full_resolution_failed(self, error: BaseException) -> None:
         show_error(self, error, "show the photo at full resolution")
@@ -562,9 +619,9 @@ class MainWindow(QMainWindow):
         self._full_worker = None
         self._full_worker_path = None
 
-    def _photo_load_failed(self, error: BaseException) -> None:
-        if self.sender() is not (self._load_worker.signals if self._load_worker else None):
-            return
+    def _photo_load_failed(self, path: Path, error: BaseException) -> None:
+        if self.document is None or self.document.path != path:
+            return  # a prefetch: the error is shown if and when the photo is opened
         if self.document is not None:
             self.photo_list.set_status(self.document.path, UNREADABLE)
             self.view.placeholder = f"{self.document.path.name} cannot be read."
@@ -576,7 +633,8 @@ class MainWindow(QMainWindow):
         if document is None or document is not self.sender() or document.rgb is None or document.full_size is None:
             return
         first = self.scene.full_size is None
-        self.scene.set_photo(rgb_image(document.rgb), document.full_size)
+        image = document.image if document.image is not None else rgb_image(document.rgb)
+        self.scene.set_photo(image, document.full_size)
         if first:  # the full-resolution version replaces the display one in place, at the same zoom
             self.view.fit()
         self.redraw_overlay()
@@ -744,8 +802,9 @@ class MainWindow(QMainWindow):
         document = self.sender()
         if not isinstance(document, PhotoDocument):
             return
-        self.service.sidecar(document.path).set_threshold(document.path, step / THRESHOLD_STEPS)
-        self.service.schedule_save()
+        if not self._applying_default:  # a default applied from the preferences is not the user's choice
+            self.service.sidecar(document.path).set_threshold(document.path, step / THRESHOLD_STEPS)
+            self.service.schedule_save()
         if document is self.document:
             self.panel.set_threshold_step(step)
             self.redraw_overlay()

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import qtawesome as qta
-from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtCore import QPointF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QIcon, QPainter, QPixmap
 from PySide6.QtWidgets import QAbstractItemView, QListWidget, QListWidgetItem, QWidget
 
@@ -121,20 +121,27 @@ class PhotoList(QListWidget):
             item.setData(Qt.ItemDataRole.UserRole + 2, None)
             self.set_status(path, UNREADABLE)
             return
+        ratio = self.devicePixelRatioF() or 1.0  # sharp on HiDPI screens: device pixels, drawn at logical size
+        side = round(THUMB_SIZE * ratio)
         pixmap = QPixmap.fromImage(rgb_image(rgb)).scaled(
-            THUMB_SIZE, THUMB_SIZE, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation
+            side, side, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation
         )
+        pixmap.setDevicePixelRatio(ratio)
         item.setData(Qt.ItemDataRole.UserRole + 2, pixmap)
         self._paint_badge(item, self.status(path))
 
     def _paint_badge(self, item: QListWidgetItem, status: str) -> None:
         """Thumbnail (or placeholder) with the status icon in its corner."""
         base = item.data(Qt.ItemDataRole.UserRole + 2)
-        canvas = QPixmap(THUMB_SIZE, THUMB_SIZE)
+        ratio = self.devicePixelRatioF() or 1.0
+        canvas = QPixmap(round(THUMB_SIZE * ratio), round(THUMB_SIZE * ratio))
+        canvas.setDevicePixelRatio(ratio)
         canvas.fill(Qt.GlobalColor.transparent)
         painter = QPainter(canvas)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         if isinstance(base, QPixmap) and not base.isNull():
-            painter.drawPixmap((THUMB_SIZE - base.width()) // 2, (THUMB_SIZE - base.height()) // 2, base)
+            size = base.deviceIndependentSize()
+            painter.drawPixmap(QPointF((THUMB_SIZE - size.width()) / 2, (THUMB_SIZE - size.height()) / 2), base)
         else:
             self._placeholder.paint(painter, 0, 0, THUMB_SIZE, THUMB_SIZE)
         badge = 22
@@ -143,7 +150,9 @@ class PhotoList(QListWidget):
         painter.drawEllipse(THUMB_SIZE - badge - 1, THUMB_SIZE - badge - 1, badge, badge)
         _status_icon(status).paint(painter, THUMB_SIZE - badge, THUMB_SIZE - badge, badge - 2, badge - 2)
         painter.end()
-        item.setIcon(QIcon(canvas))
+        icon = QIcon(canvas)
+        icon.addPixmap(canvas, QIcon.Mode.Selected)  # no selection tint over the photo: the row shows selection
+        item.setIcon(icon)
 
     def select(self, path: Path) -> None:
         item = self._items.get(path)

@@ -63,6 +63,19 @@ class AppSettings:
     def device(self, value: str) -> None:
         self.qsettings.setValue("segmentation/device", value)
 
+    @property
+    def default_threshold(self) -> float | None:
+        """Threshold for photos the user has not set one for; None: the model's own threshold."""
+        value = self.qsettings.value("segmentation/default_threshold", "")
+        try:
+            return min(1.0, max(0.0, float(value))) if value not in ("", None) else None
+        except (TypeError, ValueError):
+            return None
+
+    @default_threshold.setter
+    def default_threshold(self, value: float | None) -> None:
+        self.qsettings.setValue("segmentation/default_threshold", "" if value is None else round(float(value), 2))
+
     # ---- display ----
     def overlay_style(self) -> OverlayStyle:
         s = self.qsettings

@@ -26,6 +26,7 @@ from skinseg_core.imageio import write_mask_png
 from skinseg_core.inference import Segmenter
 from skinseg_core.losses import jaccard_loss
 from skinseg_core.models import build_from_config, scores_to_probabilities
+from skinseg_core.onnx_backend import OnnxRunner, cached_export, onnxruntime_available
 from skinseg_core.preprocess import network_input
 
 PHOTO_SIZES = {"photo_1mp_ms": (1152, 864), "photo_12mp_ms": (4000, 3000), "photo_50mp_ms": (8165, 6124)}
@@ -86,12 +87,21 @@ def run_benchmark(model: str | Path | None = None, device: str = "auto", repeats
 
     x = network_input(torch.rand(1, 3, size, size, device=dev)).contiguous(memory_format=torch.channels_last)
 
-    def forward() -> None:
+    def torch_forward() -> None:
         with torch.inference_mode():
             net(x)
         _sync(dev)
 
-    result["forward_ms"] = round(median_ms(forward, max(repeats, 10), warmup=3), 3)
+    timings = {"torch": median_ms(torch_forward, max(repeats, 10), warmup=3)}
+    if dev.type == "cpu" and onnxruntime_available():
+        runner = segmenter._onnx or OnnxRunner(cached_export(segmenter.loaded))
+        x_numpy = x.contiguous().cpu().numpy()
+        timings["onnx"] = median_ms(lambda: runner(x_numpy), max(repeats, 10), warmup=3)
+        result["forward_onnx_ms"] = round(timings["onnx"], 3)
+        result["onnx_vs_torch_time_ratio"] = round(timings["onnx"] / timings["torch"], 3)
+    result["forward_torch_ms"] = round(timings["torch"], 3)
+    result["backend"] = segmenter.backend
+    result["forward_ms"] = round(timings[segmenter.backend], 3)
     result["gflops"] = round(forward_gflops(net, size), 4)
     result["achieved_gflops"] = round(result["gflops"] / (result["forward_ms"] / 1000.0), 2)
     result["peak_gflops"] = round(matmul_gflops(), 2)
@@ -135,9 +145,12 @@ def run_benchmark(model: str | Path | None = None, device: str = "auto", repeats
 
 def format_benchmark(result: dict[str, Any]) -> str:
     lines = [f"SkinSeg {result['skinseg_version']} · model {result['model']} · input {result['input_size']} px · "
-             f"{result['device']} · torch {result['torch']}"]
+             f"{result['device']} · backend {result['backend']} · torch {result['torch']}"]
     labels = [
-        ("forward_ms", "forward pass at input size", "ms"),
+        ("forward_ms", "forward pass at input size (default backend)", "ms"),
+        ("forward_torch_ms", "  torch eager, channels_last", "ms"),
+        ("forward_onnx_ms", "  ONNX Runtime", "ms"),
+        ("onnx_vs_torch_time_ratio", "  ONNX / torch time", ""),
         ("gflops", "GFLOPs per forward pass", ""),
         ("achieved_gflops", "achieved GFLOP/s", ""),
         ("peak_gflops", "large matmul GFLOP/s (same run)", ""),
@@ -151,6 +164,6 @@ def format_benchmark(result: dict[str, Any]) -> str:
     ]
     for key, label, unit in labels:
         if key in result:
-            lines.append(f"  {label:<34}{result[key]:>12} {unit}")
+            lines.append(f"  {label:<46}{result[key]:>12} {unit}")
     lines.append(f"  medians of {result['repeats']} runs; figures only, nothing asserted")
     return "\n".join(lines)

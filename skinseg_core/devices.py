@@ -52,3 +52,15 @@ def describe_device(device: torch.device) -> str:
     if device.type == "mps":
         return "Apple MPS"
     return f"CPU · {torch.get_num_threads()} threads"
+
+
+def available_devices() -> tuple[str, ...]:
+    """The device choices usable on this machine, in DEVICE_CHOICES order ("auto" and "cpu" always are)."""
+    usable = []
+    for name in DEVICE_CHOICES:
+        try:
+            resolve_device(name)
+        except DeviceError:
+            continue
+        usable.append(name)
+    return tuple(usable)

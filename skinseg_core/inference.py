@@ -17,14 +17,17 @@ import torch
 
 from skinseg_core.checkpoint import LoadedModel, load_checkpoint
 from skinseg_core.devices import describe_device, resolve_device
-from skinseg_core.errors import CheckpointError
+from skinseg_core.errors import CheckpointError, DeviceError
 from skinseg_core.imageio import Photo, read_photo
 from skinseg_core.models import scores_to_probabilities
+from skinseg_core.onnx_backend import OnnxRunner, cached_export, onnxruntime_available
 from skinseg_core.paths import default_model_path
 from skinseg_core.preprocess import network_input
 from skinseg_core.transforms import resize_for_network
 
 log = logging.getLogger(__name__)
+
+BACKENDS = ("auto", "torch", "onnx")
 
 
 def resolve_model_path(model: str | Path | None) -> Path:
@@ -52,7 +55,9 @@ class Prediction:
 class Segmenter:
     """A loaded model on a device, ready to turn photos into probability maps. Not thread-safe; one per worker."""
 
-    def __init__(self, model: LoadedModel | str | Path | None = None, device: str = "auto", tta: bool = False) -> None:
+    def __init__(self, model: LoadedModel | str | Path | None = None, device: str = "auto", tta: bool = False,
+                 backend: str = "auto") -> None:
+        """backend: "auto" (ONNX Runtime on the CPU when installed, else torch), "torch" or "onnx"."""
         self.loaded = model if isinstance(model, LoadedModel) else load_checkpoint(resolve_model_path(model))
         self.device = resolve_device(device)
         self.tta = tta
@@ -60,10 +65,19 @@ class Segmenter:
         if self.device.type in ("cpu", "cuda"):
             self.model.to(memory_format=torch.channels_last)
         self.input_size = self.loaded.input_size
+        if backend not in BACKENDS:
+            raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
+        if backend == "auto":
+            backend = "onnx" if self.device.type == "cpu" and onnxruntime_available() else "torch"
+        if backend == "onnx" and self.device.type != "cpu":
+            raise DeviceError("The ONNX backend runs on the CPU only; use --device cpu or the torch backend.")
+        self.backend = backend
+        self._onnx = OnnxRunner(cached_export(self.loaded)) if backend == "onnx" else None
 
     @property
     def device_description(self) -> str:
-        return describe_device(self.device)
+        description = describe_device(self.device)
+        return f"{description} · ONNX Runtime" if self.backend == "onnx" else description
 
     def read(self, path: str | Path) -> Photo:
         """Decode only what the network needs: at least twice its input size on the long side."""
@@ -81,11 +95,15 @@ class Segmenter:
         if self.tta:
             # Horizontal flip averaging: skin is left-right symmetric in meaning, so this only removes noise.
             inputs = torch.cat([inputs, torch.flip(inputs, dims=[3])])
-            prob = scores_to_probabilities(self.model(inputs)).float()
+        prob = scores_to_probabilities(self._scores(inputs)).float()
+        if self.tta:
             prob = (prob[0:1] + torch.flip(prob[1:2], dims=[3])) / 2
-        else:
-            prob = scores_to_probabilities(self.model(inputs)).float()
         return prob[0, 0].cpu().numpy()
+
+    def _scores(self, inputs: torch.Tensor) -> torch.Tensor:
+        if self._onnx is not None:
+            return torch.from_numpy(self._onnx(inputs.contiguous().numpy()))
+        return self.model(inputs)
 
     def predict_photo(self, photo: Photo) -> Prediction:
         small = self.network_probabilities(photo.rgb)

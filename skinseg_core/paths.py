@@ -35,6 +35,12 @@ def user_data_dir() -> Path:
     return Path(override) if override else Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
 
 
+def user_cache_dir() -> Path:
+    """Derived files that can be rebuilt (ONNX exports of models). SKINSEG_CACHE_DIR overrides it."""
+    override = os.environ.get("SKINSEG_CACHE_DIR")
+    return Path(override) if override else Path(platformdirs.user_cache_dir(APP_NAME, appauthor=False))
+
+
 def user_log_dir() -> Path:
     override = os.environ.get("SKINSEG_LOG_DIR")
     return Path(override) if override else Path(platformdirs.user_log_dir(APP_NAME, appauthor=False))

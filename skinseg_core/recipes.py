@@ -94,7 +94,8 @@ class Stage:
 
 PRETRAIN = Stage(
     shares={"lfw_parts": 0.25, "sfa": 0.15, "abdomen": 0.2, "ecu_subset": 0.3, "fasseg": 0.1},
-    settings=TrainSettings(epochs=16, patience=8, batch_size=16, learning_rate=2e-3, optimizer="adamw",
+    settings=TrainSettings(epochs=16, patience=8, batch_size=16, learning_rate=1e-3, optimizer="adamw",
+                           bce_weight=0.5, grad_clip=1.0,
                            lr_schedule="cosine", weight_decay=1e-4, augmentation="strong", steps_per_epoch=80,
                            seed=0, num_workers=1),
     val_per_set=40,
@@ -102,6 +103,7 @@ PRETRAIN = Stage(
 FINETUNE = Stage(
     shares={"clinical_fitz17k": 0.4, "ecu_subset": 0.25, "lfw_parts": 0.1, "sfa": 0.1, "abdomen": 0.15},
     settings=TrainSettings(epochs=8, patience=6, batch_size=16, learning_rate=3e-4, optimizer="adamw",
+                           bce_weight=0.5, grad_clip=1.0,
                            lr_schedule="cosine", weight_decay=1e-4, augmentation="strong", steps_per_epoch=40,
                            seed=1, num_workers=1),
     val_per_set=40,

@@ -7,8 +7,13 @@ Layout (all files are written atomically; the photos themselves are only ever re
                             per photo: status ("segmented" | "corrected"), threshold, the model (name, sha256)
                             that made its map, and the photo's size and modification time when it was segmented
         maps/<file name>.npz  the network's probability map for that photo (see `probmap.ProbabilityMap`)
+        corrected/<file name>.png             the corrected mask (0/255, the photo's full size), saved within 2 s
+        corrected/<file name>.prediction.npz  the model's map that the correction started from (kept when the
+                                              model changes: before/after views, training on what was corrected)
+        journal/<file name>.journal           edits not yet in corrected/<file name>.png (see `journal`)
 
-A photo with no entry is "not segmented". A map is used only while the photo file and the model are the ones it was
+A photo with no entry is "not segmented". A corrected photo stays corrected whatever the model, as long as the photo
+file is the one that was corrected; its mask is the saved PNG plus its journal replayed. A map is used only while the photo file and the model are the ones it was
 made from; otherwise the photo counts as not segmented again. Deleting `.skinseg/` forgets everything and loses
 nothing else.
 """
@@ -23,8 +28,12 @@ from pathlib import Path
 from typing import Any
 
 from skinseg_core.atomic import atomic_write_bytes, atomic_write_json
-from skinseg_core.errors import SkinSegError
+from skinseg_core.errors import ImageReadError, SkinSegError
+from skinseg_core.imageio import read_mask, write_mask_png
+from skinseg_core.journal import Journal
 from skinseg_core.probmap import ProbabilityMap
+
+import numpy as np
 
 __all__ = ["SIDECAR_NAME", "STATUSES", "ModelStamp", "PhotoRecord", "Sidecar"]
 
@@ -59,6 +68,8 @@ class PhotoRecord:
     model: dict[str, str] = field(default_factory=dict)
     size: int = -1  # file size in bytes when segmented
     mtime_ns: int = -1
+    prediction_threshold: float | None = None  # the threshold of the model's mask that a correction started from
+    effort: dict[str, float] = field(default_factory=dict)  # seconds, edits, pixels (changed) while correcting
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -73,6 +84,9 @@ class PhotoRecord:
             model=dict(data.get("model") or {}),
             size=int(data.get("size", -1)),
             mtime_ns=int(data.get("mtime_ns", -1)),
+            prediction_threshold=(float(data["prediction_threshold"])
+                                  if isinstance(data.get("prediction_threshold"), (int, float)) else None),
+            effort={str(k): float(v) for k, v in (data.get("effort") or {}).items() if isinstance(v, (int, float))},
         )
 
 
@@ -143,7 +157,9 @@ class Sidecar:
         return self.map_path(path).exists()
 
     def status(self, photo: str | os.PathLike[str], model: ModelStamp | None) -> str:
-        return self.record(photo).status if self.is_current(photo, model) else NOT_SEGMENTED
+        if self.is_corrected(photo):
+            return CORRECTED
+        return SEGMENTED if self.is_current(photo, model) else NOT_SEGMENTED
 
     def write_map(self, photo: str | os.PathLike[str], prob: ProbabilityMap) -> None:
         path = self.map_path(photo)
@@ -164,12 +180,15 @@ class Sidecar:
         path = self.folder / Path(photo).name
         size, mtime_ns = _file_stamp(path)
         old = self.records.get(path.name)
+        corrected = old is not None and old.status == CORRECTED and (old.size, old.mtime_ns) == (size, mtime_ns)
         self.records[path.name] = PhotoRecord(
-            status=SEGMENTED,
+            status=CORRECTED if corrected else SEGMENTED,
             threshold=threshold if threshold is not None else (old.threshold if old else None),
             model={"name": model.name, "sha256": model.sha256},
             size=size,
             mtime_ns=mtime_ns,
+            prediction_threshold=old.prediction_threshold if corrected and old else None,
+            effort=dict(old.effort) if corrected and old else {},
         )
 
     def set_threshold(self, photo: str | os.PathLike[str], threshold: float) -> None:
@@ -178,3 +197,82 @@ class Sidecar:
         if record is None:
             record = self.records[name] = PhotoRecord()
         record.threshold = float(threshold)
+
+    # ---- corrections ----------------------------------------------------------------------------------------------
+
+    def corrected_path(self, photo: str | os.PathLike[str]) -> Path:
+        return self.root / "corrected" / f"{Path(photo).name}.png"
+
+    def prediction_path(self, photo: str | os.PathLike[str]) -> Path:
+        return self.root / "corrected" / f"{Path(photo).name}.prediction.npz"
+
+    def journal(self, photo: str | os.PathLike[str]) -> Journal:
+        return Journal(self.root / "journal" / f"{Path(photo).name}.journal")
+
+    def is_corrected(self, photo: str | os.PathLike[str]) -> bool:
+        """True when the photo, as it is now, has a corrected mask (saved or still in its journal)."""
+        path = self.folder / Path(photo).name
+        record = self.records.get(path.name)
+        if record is None or record.status != CORRECTED or (record.size, record.mtime_ns) != _file_stamp(path):
+            return False
+        return self.corrected_path(path).exists() or self.journal(path).exists()
+
+    def mark_corrected(self, photo: str | os.PathLike[str], prediction_threshold: float | None) -> PhotoRecord:
+        path = self.folder / Path(photo).name
+        size, mtime_ns = _file_stamp(path)
+        record = self.records.get(path.name) or PhotoRecord()
+        record.status = CORRECTED
+        record.size, record.mtime_ns = size, mtime_ns
+        if prediction_threshold is not None:
+            record.prediction_threshold = float(prediction_threshold)
+        self.records[path.name] = record
+        return record
+
+    def add_effort(self, photo: str | os.PathLike[str], seconds: float, edits: int, pixels: int) -> dict[str, float]:
+        record = self.records.setdefault(Path(photo).name, PhotoRecord())
+        effort = record.effort
+        effort["seconds"] = round(effort.get("seconds", 0.0) + seconds, 1)
+        effort["edits"] = effort.get("edits", 0) + edits
+        effort["pixels"] = effort.get("pixels", 0) + pixels
+        return effort
+
+    def write_prediction(self, photo: str | os.PathLike[str], prob: ProbabilityMap) -> None:
+        path = self.prediction_path(photo)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_bytes(path, prob.to_bytes())
+
+    def read_prediction(self, photo: str | os.PathLike[str]) -> ProbabilityMap | None:
+        path = self.prediction_path(photo)
+        try:
+            return ProbabilityMap.load(path) if path.exists() else None
+        except (SkinSegError, OSError) as exc:
+            log.warning("Ignoring the kept prediction %s: %s", path, exc)
+            return None
+
+    def write_corrected_mask(self, photo: str | os.PathLike[str], mask: np.ndarray) -> None:
+        """Save the corrected mask (bool or 0/1 [H, W]) as a 0/255 PNG, atomically."""
+        path = self.corrected_path(photo)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_mask_png(path, mask)
+
+    def read_corrected_mask(self, photo: str | os.PathLike[str], size: tuple[int, int]) -> np.ndarray | None:
+        """uint8 0/1 [H, W] for a photo of `size` (width, height): the saved mask with its journal replayed, or None
+        when the photo has no correction (or only one made for a photo of another size)."""
+        path = self.corrected_path(photo)
+        mask = None
+        if path.exists():
+            try:
+                saved = read_mask(path)
+            except ImageReadError as exc:
+                log.warning("Ignoring the corrected mask %s: %s", path, exc)
+                saved = None
+            if saved is not None and (saved.shape[1], saved.shape[0]) == tuple(size):
+                mask = saved.astype(np.uint8)
+            elif saved is not None:
+                log.warning("The corrected mask %s is %s, not %s: ignored", path, saved.shape[::-1], size)
+        mask, _ = self.journal(photo).replay(mask, size)
+        return mask
+
+    def corrected_photos(self) -> list[Path]:
+        """The photos of this folder with a corrected mask (for export and fine-tuning)."""
+        return [self.folder / name for name in sorted(self.records) if self.is_corrected(self.folder / name)]

@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from safetensors.torch import load_file, save_file
 from torch.utils.data import DataLoader, RandomSampler
 
@@ -59,6 +60,10 @@ class TrainSettings:
     optimizer: str = "sgd"  # "sgd" (the paper's) or "adamw" (converges in fewer steps: the CPU-budget recipes)
     lr_schedule: str = "constant"  # "constant" (the paper's) or "cosine" (decays to 1 % over all epochs)
     augmentation: str = "strong"  # "paper" (rotation, scale, crop) or "strong" (adds flips, colour, light, blur, JPEG)
+    # The paper trains with the Jaccard loss alone (0.0). A small cross-entropy term keeps gradients alive where
+    # the re-scaled tanh saturates, which otherwise can freeze a from-scratch run at "everything is skin".
+    bce_weight: float = 0.0
+    grad_clip: float | None = None  # clip the gradient norm to this value (None: no clipping)
     steps_per_epoch: int | None = None  # None: one pass over the training photos per epoch
     cache_long_side: int | None = None  # photos are kept in memory at this long side (default 2 x input size)
     threshold: float = 0.5
@@ -120,11 +125,25 @@ def _to_device(images: torch.Tensor, device: torch.device) -> torch.Tensor:
     return images
 
 
+def training_loss(scores: torch.Tensor, masks: torch.Tensor, weights: torch.Tensor | None = None,
+                  bce_weight: float = 0.0) -> torch.Tensor:
+    """Eq. (1) on the re-scaled tanh, plus optionally `bce_weight` x cross-entropy on the same probabilities.
+
+    (tanh(s) + 1) / 2 equals sigmoid(2 s), so the cross-entropy is computed stably from the logits 2 s.
+    """
+    loss = jaccard_loss(scores_to_probabilities(scores), masks, weight=weights)
+    if bce_weight > 0:
+        loss = loss + bce_weight * F.binary_cross_entropy_with_logits(2.0 * scores, masks, weight=weights)
+    return loss
+
+
 def train_one_epoch(
     model: SegmentationNet,
     loader: DataLoader,
     optimizer: torch.optim.Optimizer,
     device: torch.device,
+    bce_weight: float = 0.0,
+    grad_clip: float | None = None,
 ) -> Generator[tuple[int, int, float], None, float]:
     """Train one pass; yields (step, steps, running mean loss) after each step and returns the epoch's mean loss."""
     model.train()
@@ -136,9 +155,11 @@ def train_one_epoch(
         images = _to_device(images, device)
         masks = masks.to(device, non_blocking=True)
         scores = model(network_input(images))
-        loss = jaccard_loss(scores_to_probabilities(scores), masks, weight=weights)
+        loss = training_loss(scores, masks, weights, bce_weight)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
+        if grad_clip:
+            torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
         optimizer.step()
         value = float(loss.detach())
         if not math.isfinite(value):
@@ -324,7 +345,8 @@ def fit(
         train_set.reseed(settings.seed * 100_003 + epoch)
         loss = 0.0
         steps = len(loader)
-        for step, steps, loss in train_one_epoch(model, loader, optimizer, device):
+        for step, steps, loss in train_one_epoch(model, loader, optimizer, device, settings.bce_weight,
+                                                 settings.grad_clip):
             yield Progress("step", epoch, settings.epochs, step, steps, loss, None,
                            state["best_val_jaccard"] if state["best_epoch"] else None,
                            state["best_epoch"] or None, time.perf_counter() - started)

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
+
+# Derived files (ONNX exports) go to a throw-away cache, never the user's; subprocesses inherit it.
+os.environ.setdefault("SKINSEG_CACHE_DIR", tempfile.mkdtemp(prefix="skinseg-test-cache-"))
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = (REPO_ROOT / ".." / "shared" / "data").resolve()

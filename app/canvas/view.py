@@ -29,6 +29,10 @@ class PhotoView(QGraphicsView):
         self.setViewportUpdateMode(QGraphicsView.ViewportUpdateMode.SmartViewportUpdate)
         self.setDragMode(QGraphicsView.DragMode.NoDrag)
         self.setFrameShape(QFrame.Shape.NoFrame)
+        # No scroll bars (pan by dragging): a scroll bar appearing mid-zoom narrows the viewport and shifts the photo
+        # away from under the cursor. Their ranges and values still work, and panning uses them.
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.setAcceptDrops(False)  # drops go to the main window, which opens them
         self.fit_mode = True
@@ -76,9 +80,12 @@ class PhotoView(QGraphicsView):
         before = self.mapToScene(anchor)
         self.setTransformationAnchor(QGraphicsView.ViewportAnchor.NoAnchor)
         self.scale(factor, factor)
-        after = self.mapToScene(anchor)
-        delta = after - before
-        self.translate(delta.x(), delta.y())
+        # Scroll so that `before` is under the anchor again. Done with the scroll bars, not translate(): while the
+        # scene is scrollable, the view ignores a transform's translation (which broke zooming at 200 % scaling,
+        # where the photo fits one way and not the other).
+        moved = self.mapFromScene(before) - anchor
+        self.horizontalScrollBar().setValue(self.horizontalScrollBar().value() + moved.x())
+        self.verticalScrollBar().setValue(self.verticalScrollBar().value() + moved.y())
         self.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorUnderMouse)
         self.zoom_changed.emit(self.zoom_percent())
 

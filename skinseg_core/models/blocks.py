@@ -150,6 +150,15 @@ class DecodingStage(nn.Module):
         return self.dropout(self.block(torch.cat([x, skip], dim=1)))
 
 
+def _adaptive_pool_matrix(size: int, grid: int, like: Tensor) -> Tensor:
+    """[grid, size] averaging weights with AdaptiveAvgPool2d's windows: [floor(i*size/grid), ceil((i+1)*size/grid))."""
+    weights = torch.zeros(grid, size, dtype=like.dtype, device=like.device)
+    for i in range(grid):
+        start, end = (i * size) // grid, -((-(i + 1) * size) // grid)
+        weights[i, start:end] = 1.0 / (end - start)
+    return weights
+
+
 class BottleneckFC(nn.Module):
     """The fully-connected layer at the bottleneck, which models global, non-linear context.
 
@@ -179,6 +188,12 @@ class BottleneckFC(nn.Module):
         if height % self.grid == 0 and width % self.grid == 0:
             # Same result as the adaptive pool, but an op that the ONNX exporter supports.
             context = F.avg_pool2d(x, (height // self.grid, width // self.grid))
+        elif torch.onnx.is_in_onnx_export():
+            # The ONNX exporter cannot express an adaptive pool whose grid does not divide the input; the same
+            # averages as constant matrices (one export is for one input size anyway) export as two matmuls.
+            rows = _adaptive_pool_matrix(height, self.grid, x)
+            cols = _adaptive_pool_matrix(width, self.grid, x)
+            context = torch.matmul(torch.matmul(rows, x), cols.transpose(0, 1))
         else:
             context = self.pool(x)
         context = context.flatten(1)

@@ -108,3 +108,27 @@ def test_zooming_in_loads_the_full_resolution(qtbot, big_photo_window) -> None:
     assert window.scene.photo_item.pixmap().width() == 2400
     assert window.scene.photo_item.sceneBoundingRect().width() == pytest.approx(2400)
     assert view.zoom_percent() == pytest.approx(100.0)  # swapped in place, the zoom stays
+
+
+def test_wheel_zoom_keeps_the_cursor_point_when_the_photo_starts_to_overflow(big_photo_window) -> None:
+    """Zooming from "fits vertically, overflows sideways" to "overflows both ways" (at 200 % screen scaling this is
+    the 100 % view of a 12 MP photo) used to shift the photo by half a scroll bar."""
+    view = big_photo_window.view
+    vp = view.viewport()
+    big_photo_window.resize(1000, 800)
+    QApplication.processEvents()
+    low, high = vp.width() / 2400, vp.height() / 1800  # overflows sideways above low, fits vertically below high
+    assert low < high, (vp.width(), vp.height())
+    scale = (low + high) / 2
+    from PySide6.QtGui import QTransform
+
+    view.setTransform(QTransform.fromScale(scale, scale))
+    anchor = QPoint(vp.width() // 2 + 40, vp.height() // 2 + 25)
+    before = view.mapToScene(anchor)
+    wheel = QWheelEvent(QPointF(anchor), QPointF(vp.mapToGlobal(anchor)), QPoint(0, 0), QPoint(0, 360),
+                        Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier, Qt.ScrollPhase.NoScrollPhase, False)
+    QApplication.sendEvent(vp, wheel)
+    QApplication.processEvents()
+    after = view.mapToScene(anchor)
+    assert abs(after.x() - before.x()) < 2 and abs(after.y() - before.y()) < 2
+    assert not view.horizontalScrollBar().isVisible() and not view.verticalScrollBar().isVisible()

@@ -118,3 +118,25 @@ def test_a_100_megapixel_jpeg_becomes_a_full_size_mask_in_bounded_memory(tmp_pat
             assert mask.size == (12000, 8400)
     # A full decode alone would be 300 MB and a float64 map 800 MB; the reduced decode keeps the whole run small.
     assert peak_mb < 2000, peak_mb
+
+
+@pytest.mark.parametrize("size", [(57, 33), (120, 90)])
+def test_onnx_backend_matches_torch(tmp_path, tiny_checkpoint, size):
+    path = _photo(tmp_path / "p.png", size)
+    by_torch = Segmenter(tiny_checkpoint, device="cpu", backend="torch").probabilities(path)
+    onnx = Segmenter(tiny_checkpoint, device="cpu", backend="onnx")
+    assert onnx.backend == "onnx" and "ONNX" in onnx.device_description
+    assert np.abs(onnx.probabilities(path) - by_torch).max() < 1e-4
+    flipped = Segmenter(tiny_checkpoint, device="cpu", backend="onnx", tta=True).probabilities(path)
+    flipped_torch = Segmenter(tiny_checkpoint, device="cpu", backend="torch", tta=True).probabilities(path)
+    assert np.abs(flipped - flipped_torch).max() < 1e-4
+
+
+def test_onnx_export_is_cached_per_weights(tiny_checkpoint, monkeypatch, tmp_path):
+    monkeypatch.setenv("SKINSEG_CACHE_DIR", str(tmp_path / "cache"))
+    Segmenter(tiny_checkpoint, device="cpu", backend="onnx")
+    exports = list((tmp_path / "cache" / "onnx").glob("*.onnx"))
+    assert len(exports) == 1
+    stamp = exports[0].stat().st_mtime_ns
+    Segmenter(tiny_checkpoint, device="cpu", backend="onnx")
+    assert exports[0].stat().st_mtime_ns == stamp  # reused, not exported again

@@ -98,3 +98,16 @@ def test_early_stopping(synthetic_folder, tmp_path):
 def test_settings_reject_unknown_keys():
     with pytest.raises(ValueError, match="Unknown training settings"):
         TrainSettings.from_dict({"epochs": 3, "learnig_rate": 0.1})
+
+
+def test_cross_entropy_term_keeps_gradients_where_the_tanh_saturates():
+    from skinseg_core.training import training_loss
+
+    masks = torch.zeros(1, 1, 4, 4)
+    masks[..., :2] = 1.0
+    scores = torch.full((1, 1, 4, 4), 30.0, requires_grad=True)  # "everything is skin", saturated
+    training_loss(scores, masks).backward()
+    assert float(scores.grad.abs().max()) < 1e-12  # the Jaccard loss alone is stuck here
+    scores.grad = None
+    training_loss(scores, masks, bce_weight=0.5).backward()
+    assert float(scores.grad[..., 2:].min()) > 0.01  # wrong background pixels are pushed down
