@@ -27,13 +27,13 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from skinseg_core.atomic import atomic_write_bytes, atomic_write_json
 from skinseg_core.errors import ImageReadError, SkinSegError
 from skinseg_core.imageio import read_mask, write_mask_png
 from skinseg_core.journal import Journal
 from skinseg_core.probmap import ProbabilityMap
-
-import numpy as np
 
 __all__ = ["SIDECAR_NAME", "STATUSES", "ModelStamp", "PhotoRecord", "Sidecar"]
 

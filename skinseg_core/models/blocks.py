@@ -182,20 +182,28 @@ class BottleneckFC(nn.Module):
         self.fc_out = nn.Linear(hidden, flat)
         self.merge = MergeLayer(2 * channels, channels, kernel_size=3)
 
+    def _adaptive_pool(self, x: Tensor, height: int, width: int) -> Tensor:
+        if not torch.jit.is_scripting():  # TorchScript skips this block; the exporter traces eagerly
+            if torch.onnx.is_in_onnx_export():
+                return self._pool_for_export(x, height, width)
+        return self.pool(x)
+
+    @torch.jit.unused
+    def _pool_for_export(self, x: Tensor, height: int, width: int) -> Tensor:
+        # The ONNX exporter cannot express an adaptive pool whose grid does not divide the input; the same
+        # averages as constant matrices (one export is for one input size anyway) export as two matmuls.
+        rows = _adaptive_pool_matrix(height, self.grid, x)
+        cols = _adaptive_pool_matrix(width, self.grid, x)
+        return torch.matmul(torch.matmul(rows, x), cols.transpose(0, 1))
+
     def forward(self, x: Tensor) -> Tensor:
         # int() makes a tracer (ONNX export) record the sizes as constants: such an export is for one input size.
         height, width = int(x.shape[-2]), int(x.shape[-1])
         if height % self.grid == 0 and width % self.grid == 0:
             # Same result as the adaptive pool, but an op that the ONNX exporter supports.
             context = F.avg_pool2d(x, (height // self.grid, width // self.grid))
-        elif torch.onnx.is_in_onnx_export():
-            # The ONNX exporter cannot express an adaptive pool whose grid does not divide the input; the same
-            # averages as constant matrices (one export is for one input size anyway) export as two matmuls.
-            rows = _adaptive_pool_matrix(height, self.grid, x)
-            cols = _adaptive_pool_matrix(width, self.grid, x)
-            context = torch.matmul(torch.matmul(rows, x), cols.transpose(0, 1))
         else:
-            context = self.pool(x)
+            context = self._adaptive_pool(x, height, width)
         context = context.flatten(1)
         context = self.dropout(F.relu(self.fc_in(context)))
         context = F.relu(self.fc_out(context)).view(-1, self.channels, self.grid, self.grid)

@@ -140,3 +140,15 @@ def test_onnx_export_is_cached_per_weights(tiny_checkpoint, monkeypatch, tmp_pat
     stamp = exports[0].stat().st_mtime_ns
     Segmenter(tiny_checkpoint, device="cpu", backend="onnx")
     assert exports[0].stat().st_mtime_ns == stamp  # reused, not exported again
+
+
+def test_onnx_backend_when_the_fc_grid_does_not_divide_the_bottleneck(tmp_path):
+    from skinseg_core.checkpoint import save_checkpoint
+
+    from .conftest import tiny_model
+
+    model_path = save_checkpoint(tiny_model(fc_grid=3, input_size=40), tmp_path / "odd.json")  # 10x10 -> 3x3
+    path = _photo(tmp_path / "p.png", (70, 50))
+    by_torch = Segmenter(model_path, device="cpu", backend="torch").probabilities(path)
+    by_onnx = Segmenter(model_path, device="cpu", backend="onnx").probabilities(path)
+    assert np.abs(by_onnx - by_torch).max() < 1e-4
