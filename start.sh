@@ -1,16 +1,8 @@
 #!/usr/bin/env bash
-# Installs SkinSeg into .venv (first run only) and starts it.
-# Until the desktop app lands, this segments the photos or folders you name with the bundled model:
-#   bash start.sh PHOTO_OR_FOLDER... [--out DIR]      (masks go to ./skinseg-masks unless --out is given)
+# Installs SkinSeg into .venv (the first run takes a few minutes) and starts the desktop app on the bundled model.
+#   bash start.sh [PHOTO_OR_FOLDER]        opens the app, optionally on a photo or a folder of photos
+# The command line tool is .venv/bin/skinseg (see README).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")" && pwd)
 bash "$ROOT/scripts/setup-venv.sh"
-out_given=no
-for arg in "$@"; do [ "$arg" = "--out" ] && out_given=yes; done
-if [ "$#" -eq 0 ]; then
-  exec "$ROOT/.venv/bin/skinseg" --help
-elif [ "$out_given" = yes ]; then
-  exec "$ROOT/.venv/bin/skinseg" predict "$@"
-else
-  exec "$ROOT/.venv/bin/skinseg" predict "$@" --out skinseg-masks
-fi
+exec "$ROOT/.venv/bin/skinseg-app" "$@"

@@ -314,8 +314,11 @@ def fit_regions(mask: np.ndarray, target: float = 0.99, max_points: int = 120) -
         holes = []
         if outer is not None:
             for hole in holes_of.get(i, []):
-                if cv2.contourArea(hole) >= MIN_REGION_PIXELS / 2:
-                    curve = fit_curve(hole, target, max_points)
+                hole_area = cv2.contourArea(hole)
+                if hole_area >= MIN_REGION_PIXELS / 2:
+                    # A hole's misplaced pixels count against the whole region, not against the hole alone.
+                    hole_target = min(target, max(0.95, 1.0 - 0.5 * (1.0 - target) * area / hole_area))
+                    curve = fit_curve(hole, hole_target, max_points)
                     if curve is not None:
                         holes.append(curve)
         regions.append(Region(outer, tuple(holes), pixels, (left, top)))

@@ -102,7 +102,7 @@ PRETRAIN = Stage(
 )
 FINETUNE = Stage(
     shares={"clinical_fitz17k": 0.4, "ecu_subset": 0.25, "lfw_parts": 0.1, "sfa": 0.1, "abdomen": 0.15},
-    settings=TrainSettings(epochs=8, patience=6, batch_size=16, learning_rate=3e-4, optimizer="adamw",
+    settings=TrainSettings(epochs=5, patience=5, batch_size=16, learning_rate=3e-4, optimizer="adamw",
                            bce_weight=0.5, grad_clip=1.0,
                            lr_schedule="cosine", weight_decay=1e-4, augmentation="strong", steps_per_epoch=40,
                            seed=1, num_workers=1),

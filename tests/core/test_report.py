@@ -1,0 +1,42 @@
+"""The report scores a model and both colour rules on the same photos; the model card is written from it."""
+
+from __future__ import annotations
+
+import pytest
+
+from skinseg_core.data import folder_pairs
+from skinseg_core.inference import Segmenter
+from skinseg_core.model_card import render_card
+from skinseg_core.report import report_markdown, score_pairs
+
+
+@pytest.mark.needs_data
+def test_report_scores_model_and_rules_with_lesion_recall(real_clinical, tiny_checkpoint):
+    result = score_pairs(Segmenter(tiny_checkpoint, device="cpu"), folder_pairs(real_clinical))
+    assert result["n"] == 6
+    assert set(result["methods"]) == {"model", "kovac-rgb", "chai-ngan-ycrcb"}
+    # masks_lesion/ is not copied into the fixture folder, so no lesion figure is claimed.
+    assert "lesion_pixels_called_skin" not in result["methods"]["model"]
+    for entry in result["methods"].values():
+        assert entry["summary"]["n"] == 6
+    markdown = report_markdown({"sets": {"clinical": result}})
+    assert markdown.count("| clinical |") == 3
+
+
+@pytest.mark.needs_data
+def test_lesion_pixels_are_counted_when_lesion_masks_exist(shared_data, tiny_checkpoint):
+    pairs = folder_pairs(shared_data / "clinical_fitz17k")[:3]
+    result = score_pairs(Segmenter(tiny_checkpoint, device="cpu"), pairs)
+    for entry in result["methods"].values():
+        assert 0.0 <= entry["lesion_pixels_called_skin"] <= 1.0
+
+
+def test_model_card_holds_the_numbers_it_is_given(tiny_checkpoint):
+    summary = {k: {"mean": 0.8, "std": 0.1, "median": 0.8, "min": 0.5, "max": 0.9, "pooled": 0.81}
+               for k in ("jaccard", "dice", "background_jaccard")}
+    report = {"sets": {"lfw_parts": {"n": 3, "methods": {m: {"summary": {**summary, "n": 3}} for m in
+                                                          ("model", "kovac-rgb", "chai-ngan-ycrcb")}}}}
+    report["markdown"] = report_markdown(report)
+    card = render_card(tiny_checkpoint, report, {"forward_ms": 12.5, "photo_12mp_ms": 99.0, "backend": "onnx"})
+    assert "For research use only" in card and "Fitzpatrick17k" not in card.split("## Results")[1]
+    assert "0.800 ± 0.100" in card and "12.5 ms" in card and "99.0 ms" in card
