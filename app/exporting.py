@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from skinseg_core.export import ExportItem, ExportOptions, ExportProgress, export_masks
-from skinseg_core.probmap import ProbabilityMap
 
 from app.export_dialog import MASKS_FOLDER
 
@@ -25,21 +26,18 @@ class ExportJob:
         return [options.out_dir for options, _ in self.groups]
 
 
-def _mask_of(prob: ProbabilityMap, threshold: float):  # noqa: ANN202 - a closure per photo
-    return lambda: prob.mask(threshold)
-
-
 def build_job(
-    photos: Sequence[tuple[Path, ProbabilityMap, float]],
+    photos: Sequence[tuple[Path, Callable[[], np.ndarray], float]],
     out_dir: Path | None,
     formats: dict[str, bool],
     model: dict[str, str],
 ) -> ExportJob:
-    """photos: (photo, its map, threshold). out_dir None: a `masks` folder beside each photo's folder."""
+    """photos: (photo, a function giving its bool [H, W] mask, threshold). out_dir None: a `masks` folder beside
+    each photo's folder."""
     groups: dict[Path, list[ExportItem]] = {}
-    for photo, prob, threshold in photos:
+    for photo, mask, threshold in photos:
         target = out_dir if out_dir is not None else photo.parent / MASKS_FOLDER
-        groups.setdefault(target, []).append(ExportItem(photo, _mask_of(prob, threshold), threshold))
+        groups.setdefault(target, []).append(ExportItem(photo, mask, threshold))
     return ExportJob(
         [(ExportOptions(out_dir=folder, model=dict(model), **formats), items) for folder, items in groups.items()]
     )

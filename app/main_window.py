@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 import qtawesome as qta
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtGui import (
@@ -27,11 +28,13 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import (
     QApplication,
     QDockWidget,
+    QUndoView,
     QFileDialog,
     QLabel,
     QMainWindow,
     QMessageBox,
     QProgressBar,
+    QScrollArea,
     QToolButton,
     QWidget,
 )
@@ -42,9 +45,13 @@ from skinseg_core.errors import ImageReadError, SkinSegError
 from skinseg_core.imageio import PHOTO_SUFFIXES, Photo, read_photo
 from skinseg_core.overlay import OverlayStyle
 from skinseg_core.probmap import THRESHOLD_STEPS, ProbabilityMap
-from skinseg_core.sidecar import NOT_SEGMENTED
+from skinseg_core.sidecar import CORRECTED, NOT_SEGMENTED
 
 from app.about import AboutDialog
+from app.autosave import Autosaver
+from app.canvas.tools import BrushTool, PolygonTool, SplineTool
+from app.correct_panel import CorrectPanel
+from app.editing import MaskEditor
 from app.canvas import PhotoScene, PhotoView
 from app.canvas.overlay import OverlayRenderer, rgb_image
 from app.commands import SetThresholdCommand
@@ -125,6 +132,19 @@ class MainWindow(QMainWindow):
         self.renderer = OverlayRenderer()
         self.setCentralWidget(self.view)
 
+        self.editor = MaskEditor(self)
+        self.editor.message.connect(lambda text: self.statusBar().showMessage(text, 6000))
+        self.autosaver = Autosaver(self.service.sidecar, self.io_pool, self)
+        self.autosaver.effort_changed.connect(self._effort_changed)
+        self.autosaver.failed.connect(lambda error: show_error(self, error, "save the corrections"))
+        self.editor.edited.connect(self.autosaver.record_effort)
+        self.tools = {
+            "brush": BrushTool(self.view, self.editor),
+            "eraser": BrushTool(self.view, self.editor, erase=True),
+            "polygon": PolygonTool(self.view, self.editor),
+            "spline": SplineTool(self.view, self.editor),
+        }
+
         self.photo_list = PhotoList(self)
         self.photo_list.photo_activated.connect(self.show_photo)
         self.photos_dock = self._dock("Photos", "photos_dock", self.photo_list, Qt.DockWidgetArea.LeftDockWidgetArea)
@@ -135,8 +155,21 @@ class MainWindow(QMainWindow):
         self.panel.threshold_previewed.connect(self._threshold_previewed)
         self.panel.threshold_committed.connect(self._threshold_committed)
         self.display_dock = self._dock("Display", "display_dock", self.panel, Qt.DockWidgetArea.RightDockWidgetArea)
+        self.undo_view = QUndoView(self.undo_group)
+        self.undo_view.setObjectName("undo_view")
+        self.undo_view.setEmptyLabel("Opened")
+        self.history_dock = self._dock("History", "history_dock", self.undo_view,
+                                       Qt.DockWidgetArea.RightDockWidgetArea)
 
         self._create_actions()
+        self.correct_panel = CorrectPanel(self.editor, self.tool_actions, self.subtract_action,
+                                          self.fill_holes_action, self.remove_islands_action, self)
+        scroller = QScrollArea()  # the window may be short: the panel scrolls rather than forcing a height
+        scroller.setWidget(self.correct_panel)
+        scroller.setWidgetResizable(True)
+        scroller.setFrameShape(QScrollArea.Shape.NoFrame)
+        self.correct_dock = self._dock("Correct", "correct_dock", scroller, Qt.DockWidgetArea.RightDockWidgetArea)
+        self.tabifyDockWidget(self.history_dock, self.correct_dock)
         self._create_menus()
         self._create_toolbar()
         self._create_status_bar()
@@ -214,7 +247,14 @@ class MainWindow(QMainWindow):
         self.undo_action = self.undo_group.createUndoAction(self, "&Undo")
         self.undo_action.setShortcuts(QKeySequence.keyBindings(QKeySequence.StandardKey.Undo))
         self.redo_action = self.undo_group.createRedoAction(self, "&Redo")
-        self.redo_action.setShortcuts(QKeySequence.keyBindings(QKeySequence.StandardKey.Redo))
+        redo_keys = QKeySequence.keyBindings(QKeySequence.StandardKey.Redo)
+        for extra in ("Ctrl+Shift+Z", "Ctrl+Y"):
+            if QKeySequence(extra) not in redo_keys:
+                redo_keys.append(QKeySequence(extra))
+        self.redo_action.setShortcuts(redo_keys)
+        for action in (self.undo_action, self.redo_action):
+            action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+            self.addAction(action)
         self._icon_actions += [(self.undo_action, "mdi6.undo"), (self.redo_action, "mdi6.redo")]
 
         self.previous_action = a("&Previous Photo", lambda: self.photo_list.step(-1), "mdi6.chevron-left",
@@ -249,6 +289,36 @@ class MainWindow(QMainWindow):
                                     [QKeySequence.StandardKey.Preferences, "Ctrl+,"], "Device, segmenting on open, "
                                     "default overlay and threshold")
         self.preferences_action.setMenuRole(QAction.MenuRole.PreferencesRole)
+        self.tool_group = QActionGroup(self)
+        self.tool_actions: dict[str, QAction] = {}
+        for name, text, icon, key, tip in (
+            ("navigate", "&Navigate", "mdi6.cursor-default-outline", "V", "Look around: no editing tool"),
+            ("brush", "&Brush", "mdi6.brush", "B", "Paint skin"),
+            ("eraser", "&Eraser", "mdi6.eraser", "E", "Erase skin"),
+            ("polygon", "&Polygon", "mdi6.vector-polygon-variant", "P", "Add (or cut out) a polygon"),
+            ("spline", "&Splines", "mdi6.vector-curve", "N", "Edit the mask's outlines as smooth curves"),
+        ):
+            action = a(text, None, icon, [key], tip, checkable=True, name=f"tool_{name}")
+            action.toggled.connect(lambda on, n=name: on and self.set_tool(n))
+            self.tool_group.addAction(action)
+            self.tool_actions[name] = action
+        self.tool_actions["navigate"].setChecked(True)
+        self.smaller_brush_action = a("S&maller Brush", lambda: self.editor.grow_brush(-1), None, ["["],
+                                      "Make the brush smaller (or Ctrl+wheel)")
+        self.bigger_brush_action = a("B&igger Brush", lambda: self.editor.grow_brush(1), None, ["]"],
+                                     "Make the brush bigger (or Ctrl+wheel)")
+        self.subtract_action = a("&Cut Out", self.editor.set_subtract, "mdi6.minus-box-outline", ["X"],
+                                 "Polygons and new spline regions cut skin out instead of adding it (or hold Shift)",
+                                 checkable=True, name="cut_out")
+        self.editor.subtract_changed.connect(self.subtract_action.setChecked)
+        self.fill_holes_action = a("&Fill Holes", self.editor.fill_holes, "mdi6.format-color-fill", [],
+                                   "Make every hole inside the skin skin")
+        self.remove_islands_action = a("&Remove Small Islands", self.remove_islands, "mdi6.dots-circle", [],
+                                       "Remove skin regions smaller than the area set in the Correct panel")
+        self.delete_point_action = a("&Delete Point or Region", self._delete_selected, "mdi6.delete-outline",
+                                     ["Delete"], "Delete the selected spline point, or the selected region")
+        self.corner_action = a("Sharp &Point", self._toggle_corner, "mdi6.vector-point", ["K"],
+                               "Make the selected spline point a sharp corner, or smooth again")
         self.about_action = a("&About SkinSeg", self.show_about, "mdi6.information-outline")
         self.about_action.setMenuRole(QAction.MenuRole.AboutRole)
 
@@ -276,7 +346,17 @@ class MainWindow(QMainWindow):
         edit_menu.addAction(self.undo_action)
         edit_menu.addAction(self.redo_action)
         edit_menu.addSeparator()
+        for action in (self.fill_holes_action, self.remove_islands_action, self.delete_point_action,
+                       self.corner_action):
+            edit_menu.addAction(action)
+        edit_menu.addSeparator()
         edit_menu.addAction(self.preferences_action)
+        tools_menu = bar.addMenu("&Tools")
+        for action in self.tool_actions.values():
+            tools_menu.addAction(action)
+        tools_menu.addSeparator()
+        for action in (self.subtract_action, self.smaller_brush_action, self.bigger_brush_action):
+            tools_menu.addAction(action)
 
         view_menu = bar.addMenu("&View")
         for action in (self.fit_action, self.actual_size_action, self.zoom_in_action, self.zoom_out_action):
@@ -303,6 +383,8 @@ class MainWindow(QMainWindow):
         view_menu.addSeparator()
         view_menu.addAction(self.photos_dock.toggleViewAction())
         view_menu.addAction(self.display_dock.toggleViewAction())
+        view_menu.addAction(self.correct_dock.toggleViewAction())
+        view_menu.addAction(self.history_dock.toggleViewAction())
 
         segment_menu = bar.addMenu("&Segmentation")
         for action in (self.segment_action, self.segment_all_action, self.cancel_action):
@@ -336,7 +418,8 @@ class MainWindow(QMainWindow):
                        self.next_action, None, self.segment_action, self.segment_all_action, None,
                        self.overlay_action, self.contour_action, self.uncertainty_action, None,
                        self.fit_action, self.actual_size_action, self.zoom_in_action, self.zoom_out_action, None,
-                       self.undo_action, self.redo_action, None, self.export_action):
+                       self.undo_action, self.redo_action, None, *self.tool_actions.values(), self.subtract_action,
+                       None, self.export_action):
             if action is None:
                 toolbar.addSeparator()
             else:
@@ -513,7 +596,8 @@ class MainWindow(QMainWindow):
         self.document = None
         self.photo_cache.clear()
         statuses = {p: self.service.status(p) for p in photos}
-        self.photo_list.set_photos(photos, statuses)
+        efforts = {p: self.service.sidecar(p).record(p).effort for p in photos if statuses[p] == CORRECTED}
+        self.photo_list.set_photos(photos, statuses, efforts)
         worker = Worker(make_thumbnails, list(photos), THUMB_SIZE * 2)
         worker.signals.progress.connect(self._thumbnail_ready)
         self._thumb_worker = self.io_pool.start(worker, priority=-1)
@@ -537,8 +621,15 @@ class MainWindow(QMainWindow):
             document.image_changed.connect(self._document_image_changed)
             document.map_changed.connect(self._document_map_changed)
             document.threshold_changed.connect(self._document_threshold_changed)
+            document.mask_changed.connect(self._document_mask_changed)
+            document.mask_committed.connect(self._document_mask_committed)
+            document.splines_changed.connect(self._document_splines_changed)
+            self.autosaver.watch(document)
             self.documents[path] = document
         self.document = document
+        self.editor.document = document
+        if self.view.tool is not None:
+            self.view.tool.cancel()
         self.undo_group.addStack(document.undo_stack)
         self.undo_group.setActiveStack(document.undo_stack)
         self.panel.set_threshold_step(document.threshold_step)
@@ -558,9 +649,11 @@ class MainWindow(QMainWindow):
         prob = self.service.cached(path)
         if prob is not None:
             document.set_map(prob)
-        else:
+        self._restore_correction(document, prob.full_size if prob is not None else None)
+        if prob is None and not document.corrected:
             self._segment_if_needed(path)
         self._update_actions()
+        self._tool_document_changed()
 
     def _initial_step(self, path: Path) -> int:
         record = self.service.sidecar(path).record(path)
@@ -575,6 +668,7 @@ class MainWindow(QMainWindow):
         if self.document is None or self.document.path != path or self.document.rgb is not None:
             return
         self.document.set_image(photo.rgb, photo.full_size)
+        self._restore_correction(self.document, photo.full_size)
         self._load_full_resolution_if_needed()
         self._prefetch_neighbours(path)
 
@@ -642,6 +736,64 @@ class MainWindow(QMainWindow):
     def _document_map_changed(self) -> None:
         if self.sender() is self.document:
             self.redraw_overlay()
+            self._tool_document_changed()
+
+    # ------------------------------------------------------------------------------------------------------------
+    # Correcting
+    # ------------------------------------------------------------------------------------------------------------
+
+    def _restore_correction(self, document: PhotoDocument, full_size: tuple[int, int] | None) -> None:
+        """A corrected photo shows its corrected mask: the sidecar's, with its journal replayed."""
+        if document.mask is not None or full_size is None:
+            return
+        sidecar = self.service.sidecar(document.path)
+        if not sidecar.is_corrected(document.path):
+            return
+        mask = sidecar.read_corrected_mask(document.path, full_size)
+        if mask is not None:
+            document.set_mask(mask)
+            self.redraw_overlay()
+
+    def set_tool(self, name: str) -> None:
+        tool = self.tools.get(name)
+        if self.view.tool is tool:
+            return
+        self.view.set_tool(tool)
+        if not self.tool_actions[name].isChecked():
+            self.tool_actions[name].setChecked(True)
+
+    def _tool_document_changed(self) -> None:
+        if self.view.tool is not None:
+            self.view.tool.document_changed()
+
+    def _document_mask_changed(self, _bbox: object) -> None:
+        if self.sender() is self.document:
+            self.redraw_overlay()
+
+    def _document_mask_committed(self, _bbox: object) -> None:
+        document = self.sender()
+        if isinstance(document, PhotoDocument):
+            self.photo_list.set_status(document.path, CORRECTED)
+            if document is self.document and self.view.tool is self.tools["spline"]:
+                self.tools["spline"].document_changed()
+
+    def _document_splines_changed(self) -> None:
+        if self.sender() is self.document and self.view.tool is self.tools["spline"]:
+            self.tools["spline"].document_changed()
+
+    def _effort_changed(self, path: Path, effort: dict) -> None:
+        self.photo_list.set_effort(path, effort)
+
+    def remove_islands(self) -> None:
+        self.editor.remove_islands(self.correct_panel.island_spin.value())
+
+    def _delete_selected(self) -> None:
+        if self.view.tool is self.tools["spline"]:
+            self.tools["spline"].delete_selected()
+
+    def _toggle_corner(self) -> None:
+        if self.view.tool is self.tools["spline"]:
+            self.tools["spline"].toggle_corner()
 
     def _update_title(self) -> None:
         if self.document is None:
@@ -694,6 +846,8 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage(f"Segmenting {queued} photos…")
 
     def cancel_jobs(self) -> None:
+        if self.view.tool is not None:
+            self.view.tool.cancel()  # Esc also drops a polygon or curve being drawn
         self.service.cancel_batch()
         if self._export_worker is not None:
             self._export_worker.cancel()
@@ -751,15 +905,20 @@ class MainWindow(QMainWindow):
     def redraw_overlay(self) -> None:
         """Overlay from the cached display-resolution map: a colour table and contours, never the model."""
         document = self.document
-        if document is None or document.display_map is None:
+        shown = None if document is None else (
+            document.display_mask if document.display_mask is not None else document.display_map)
+        corrected = document is not None and document.corrected
+        self.panel.threshold_slider.setEnabled(not corrected)  # a corrected mask no longer depends on it
+        self.panel.threshold_spin.setEnabled(not corrected)
+        if document is None or shown is None:
             self.scene.set_overlay(None, None)
             self.panel.set_area(None)
             return
-        if self.renderer.display_map is not document.display_map:
-            self.renderer.set_map(document.display_map)
+        if self.renderer.display_map is not shown:
+            self.renderer.set_map(shown)
         style = self.panel.overlay_style
-        self.scene.set_overlay(self.renderer.fill(document.threshold, style),
-                               self.renderer.contour(document.threshold, style))
+        threshold = 0.5 if corrected else document.threshold
+        self.scene.set_overlay(self.renderer.fill(threshold, style), self.renderer.contour(threshold, style))
         self.panel.set_area(document.skin_area())
 
     def _style_changed(self, style: OverlayStyle) -> None:
@@ -813,16 +972,31 @@ class MainWindow(QMainWindow):
     # Export
     # ------------------------------------------------------------------------------------------------------------
 
-    def _exportable(self, only_current: bool) -> list[tuple[Path, ProbabilityMap, float]]:
+    def _exportable(self, only_current: bool) -> list[tuple[Path, Callable[[], np.ndarray], float]]:
+        """(photo, its mask function, threshold): the corrected mask where there is one (its threshold: the one the
+        correction started from), else the model's at the photo's threshold."""
         photos = [self.document.path] if only_current and self.document else self.photo_list.photos()
         out = []
         for photo in photos:
+            document = self.documents.get(photo)
+            sidecar = self.service.sidecar(photo)
+            if document is not None and document.mask is not None:
+                mask = document.mask.copy()  # a snapshot: the worker must not see later edits half-done
+                record = sidecar.record(photo)
+                out.append((photo, lambda m=mask: m > 0, record.prediction_threshold or document.threshold))
+                continue
+            if sidecar.is_corrected(photo):
+                record = sidecar.record(photo)
+                prob = self.service.cached(photo) or sidecar.read_prediction(photo)
+                if prob is not None:
+                    out.append((photo, lambda p=photo, s=sidecar, size=prob.full_size:
+                                s.read_corrected_mask(p, size) > 0, record.prediction_threshold or 0.5))
+                    continue
             prob = self.service.cached(photo)
             if prob is None:
                 continue
-            document = self.documents.get(photo)
             step = document.threshold_step if document is not None else self._initial_step(photo)
-            out.append((photo, prob, step / THRESHOLD_STEPS))
+            out.append((photo, lambda p=prob, t=step / THRESHOLD_STEPS: p.mask(t), step / THRESHOLD_STEPS))
         return out
 
     def export_masks_dialog(self) -> ExportDialog | None:
@@ -831,7 +1005,7 @@ class MainWindow(QMainWindow):
             show_error(self, SkinSegError("No photo is segmented yet, so there is no mask to export. Segment the "
                                           "photos first (Segmentation › Segment All)."), "export masks")
             return None
-        current = self.document is not None and self.service.cached(self.document.path) is not None
+        current = bool(self._exportable(True))
         dialog = ExportDialog(count, current, self)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.accepted.connect(lambda: self.export_masks(
@@ -901,6 +1075,7 @@ class MainWindow(QMainWindow):
         if self._shut_down:
             return
         self._shut_down = True
+        self.autosaver.flush()
         self.io_pool.shutdown()
         self.service.shutdown()
 

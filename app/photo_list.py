@@ -22,6 +22,19 @@ UNREADABLE = "unreadable"
 PATH_ROLE = Qt.ItemDataRole.UserRole
 STATUS_ROLE = Qt.ItemDataRole.UserRole + 1
 
+EFFORT_ROLE = Qt.ItemDataRole.UserRole + 3
+
+
+def format_effort(effort: dict[str, float]) -> str:
+    """e.g. "12 edits · 3 min · 41k px" (time between edits, pauses counted as at most a minute)."""
+    seconds = float(effort.get("seconds", 0.0))
+    edits = int(effort.get("edits", 0))
+    pixels = int(effort.get("pixels", 0))
+    spent = f"{seconds / 60:.0f} min" if seconds >= 90 else f"{seconds:.0f} s"
+    changed = f"{pixels / 1e6:.1f}M px" if pixels >= 1e6 else f"{pixels / 1e3:.0f}k px" if pixels >= 1e4 else f"{pixels} px"
+    return f"{edits} edit{'s' if edits != 1 else ''} · {spent} · {changed}"
+
+
 _STATUS_TEXT = {
     NOT_SEGMENTED: "Not segmented",
     SEGMENTED: "Segmented",
@@ -84,7 +97,8 @@ class PhotoList(QListWidget):
         painter.end()
         return QIcon(pixmap)
 
-    def set_photos(self, photos: Sequence[Path], statuses: dict[Path, str]) -> None:
+    def set_photos(self, photos: Sequence[Path], statuses: dict[Path, str],
+                   efforts: dict[Path, dict[str, float]] | None = None) -> None:
         self.blockSignals(True)
         self.clear()
         self._items.clear()
@@ -95,6 +109,8 @@ class PhotoList(QListWidget):
             self.addItem(item)
             self._items[path] = item
             self.set_status(path, statuses.get(path, NOT_SEGMENTED))
+            if efforts and efforts.get(path):
+                self.set_effort(path, efforts[path])
         self.blockSignals(False)
 
     def photos(self) -> list[Path]:
@@ -104,10 +120,32 @@ class PhotoList(QListWidget):
         item = self._items.get(path)
         if item is None:
             return
+        if item.data(STATUS_ROLE) == status:
+            return
         item.setData(STATUS_ROLE, status)
-        item.setText(f"{path.name}\n{_STATUS_TEXT.get(status, status)}")
+        self._set_text(item, path)
         item.setStatusTip(_STATUS_TEXT.get(status, status))
         self._paint_badge(item, status)
+
+    def _set_text(self, item: QListWidgetItem, path: Path) -> None:
+        status = str(item.data(STATUS_ROLE))
+        text = f"{path.name}\n{_STATUS_TEXT.get(status, status)}"
+        effort = item.data(EFFORT_ROLE)
+        if effort:
+            text += "\n" + format_effort(effort)
+        item.setText(text)
+
+    def set_effort(self, path: Path, effort: dict[str, float] | None) -> None:
+        """Time, edits and pixels changed while correcting the photo, shown under its status."""
+        item = self._items.get(path)
+        if item is not None:
+            item.setData(EFFORT_ROLE, dict(effort) if effort else None)
+            self._set_text(item, path)
+
+    def effort_text(self, path: Path) -> str:
+        item = self._items.get(path)
+        effort = item.data(EFFORT_ROLE) if item is not None else None
+        return format_effort(effort) if effort else ""
 
     def status(self, path: Path) -> str:
         item = self._items.get(path)

@@ -39,6 +39,8 @@ class PhotoView(QGraphicsView):
         self._space_held = False
         self._pan_from: QPoint | None = None
         self.placeholder = ""
+        self.tool = None  # app.canvas.tools.Tool: gets the left button (and hover) when not panning
+        self.viewport().setMouseTracking(True)
         self.set_dark(False)
 
     def set_dark(self, dark: bool) -> None:
@@ -89,7 +91,17 @@ class PhotoView(QGraphicsView):
         self.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorUnderMouse)
         self.zoom_changed.emit(self.zoom_percent())
 
+    def set_tool(self, tool) -> None:  # noqa: ANN001 - app.canvas.tools.Tool or None
+        if self.tool is not None:
+            self.tool.deactivate()
+        self.tool = tool
+        if tool is not None:
+            tool.activate()
+
     def wheelEvent(self, event: QWheelEvent) -> None:  # noqa: N802 - Qt override
+        if self.tool is not None and self.tool.wheel(event):
+            event.accept()
+            return
         steps = event.angleDelta().y() / 120.0
         if steps == 0:
             steps = event.pixelDelta().y() / 50.0
@@ -107,6 +119,9 @@ class PhotoView(QGraphicsView):
         if event.key() == Qt.Key.Key_Space and not event.isAutoRepeat():
             self._space_held = True
             self.viewport().setCursor(Qt.CursorShape.OpenHandCursor)
+            event.accept()
+            return
+        if self.tool is not None and self.tool.key_press(event):
             event.accept()
             return
         super().keyPressEvent(event)
@@ -128,6 +143,10 @@ class PhotoView(QGraphicsView):
             self.viewport().setCursor(Qt.CursorShape.ClosedHandCursor)
             event.accept()
             return
+        if self.tool is not None and event.button() == Qt.MouseButton.LeftButton and self.sceneRect().isValid():
+            self.tool.press(self.mapToScene(event.position().toPoint()), event)
+            event.accept()
+            return
         super().mousePressEvent(event)
 
     def mouseMoveEvent(self, event: QMouseEvent) -> None:  # noqa: N802 - Qt override
@@ -140,6 +159,10 @@ class PhotoView(QGraphicsView):
             self.verticalScrollBar().setValue(self.verticalScrollBar().value() - delta.y())
             event.accept()
             return
+        if self.tool is not None and self.sceneRect().isValid():
+            self.tool.move(self.mapToScene(event.position().toPoint()), event)
+            event.accept()
+            return
         super().mouseMoveEvent(event)
 
     def mouseReleaseEvent(self, event: QMouseEvent) -> None:  # noqa: N802 - Qt override
@@ -148,10 +171,21 @@ class PhotoView(QGraphicsView):
             if self._space_held:
                 self.viewport().setCursor(Qt.CursorShape.OpenHandCursor)
             else:
-                self.viewport().unsetCursor()
+                self.viewport().setCursor(self.tool.cursor) if self.tool else self.viewport().unsetCursor()
+            event.accept()
+            return
+        if self.tool is not None and event.button() == Qt.MouseButton.LeftButton:
+            self.tool.release(self.mapToScene(event.position().toPoint()), event)
             event.accept()
             return
         super().mouseReleaseEvent(event)
+
+    def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:  # noqa: N802 - Qt override
+        if self.tool is not None and event.button() == Qt.MouseButton.LeftButton and self.sceneRect().isValid():
+            self.tool.double_click(self.mapToScene(event.position().toPoint()), event)
+            event.accept()
+            return
+        super().mouseDoubleClickEvent(event)
 
     # ---- empty state ----
     def drawForeground(self, painter: QPainter, rect: QRectF) -> None:  # noqa: N802 - Qt override

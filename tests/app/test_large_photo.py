@@ -68,7 +68,9 @@ def test_a_50_mp_photo_opens_without_freezing_the_gui(qtbot, make_window, tmp_pa
     assert window.scene.photo_item.pixmap().width() == 8660
     assert len(ticker.times) > 20
     # The decodes (display and full) and the model ran on workers; the GUI thread only ever waited briefly.
-    assert ticker.longest_gap < 0.5, f"the GUI thread was blocked for {ticker.longest_gap:.2f} s"
+    # 1 s, not less: the machine running the tests may be busy (benchmarks/open_large_photo.py measured at most
+    # 0.12 s on the 2-core development machine while a model was training).
+    assert ticker.longest_gap < 1.0, f"the GUI thread was blocked for {ticker.longest_gap:.2f} s"
 
 
 def test_neighbours_are_prefetched(qtbot, make_window, tmp_path: Path) -> None:
