@@ -40,11 +40,13 @@ from PySide6.QtWidgets import (
 )
 
 import skinseg_core
+from skinseg_core import paths, versions
 from skinseg_core.devices import DEVICE_CHOICES, available_devices
 from skinseg_core.errors import ImageReadError, SkinSegError
 from skinseg_core.imageio import PHOTO_SUFFIXES, Photo, read_photo
 from skinseg_core.overlay import OverlayStyle
 from skinseg_core.probmap import THRESHOLD_STEPS, ProbabilityMap
+from skinseg_core.finetune_job import APP_SETTINGS, JobSpec, check_enough
 from skinseg_core.sidecar import CORRECTED, NOT_SEGMENTED
 
 from app.about import AboutDialog
@@ -59,6 +61,8 @@ from app.display_panel import DisplayPanel
 from app.document import PhotoDocument
 from app.errors import show_error
 from app.export_dialog import ExportDialog
+from app.finetune_panel import FinetunePanel
+from app.finetuning import FinetuneController, FinetuneResult, discard
 from app.exporting import build_job, run_export
 from app.opening import expand_paths, no_photos_error
 from app.preferences import PreferencesDialog
@@ -67,6 +71,7 @@ from app.photo_list import THUMB_SIZE, UNREADABLE, PhotoList, make_thumbnails
 from app.segmentation import SegmentationService
 from app.settings import THEMES, AppSettings, default_settings
 from app.theme import apply_theme
+from app.versions_dialog import ModelVersionsDialog
 from app.workers import Worker, WorkerPool
 
 log = logging.getLogger(__name__)
@@ -125,6 +130,9 @@ class MainWindow(QMainWindow):
         self._shut_down = False
         self._applying_default = False
         self.last_export_folders: list[Path] = []
+        self.finetune_settings = APP_SETTINGS  # tests shorten it
+        self.finetune = FinetuneController(self)
+        self.finetune_result: FinetuneResult | None = None
 
         self.scene = PhotoScene()
         self.view = PhotoView(self.scene, self)
@@ -170,6 +178,11 @@ class MainWindow(QMainWindow):
         scroller.setFrameShape(QScrollArea.Shape.NoFrame)
         self.correct_dock = self._dock("Correct", "correct_dock", scroller, Qt.DockWidgetArea.RightDockWidgetArea)
         self.tabifyDockWidget(self.history_dock, self.correct_dock)
+        self.finetune_panel = FinetunePanel(self)
+        self.finetune_dock = self._dock("Fine-tune", "finetune_dock", self.finetune_panel,
+                                        Qt.DockWidgetArea.RightDockWidgetArea)
+        self.finetune_dock.hide()
+        self._connect_finetune()
         self._create_menus()
         self._create_toolbar()
         self._create_status_bar()
@@ -185,6 +198,7 @@ class MainWindow(QMainWindow):
             self.restoreGeometry(geometry)
         if state is not None:
             self.restoreState(state)
+        self.finetune_dock.hide()  # shown by a job only, whatever the last session's layout
         self._update_actions()
 
     # ------------------------------------------------------------------------------------------------------------
@@ -319,6 +333,12 @@ class MainWindow(QMainWindow):
                                      ["Delete"], "Delete the selected spline point, or the selected region")
         self.corner_action = a("Sharp &Point", self._toggle_corner, "mdi6.vector-point", ["K"],
                                "Make the selected spline point a sharp corner, or smooth again")
+        self.finetune_action = a("&Fine-tune on Corrected Photos…", self.start_finetune, "mdi6.school-outline", [],
+                                 "Adapt the model to the corrected photos of the open folder, in the background")
+        self.versions_action = a("Model &Versions…", self.show_versions, "mdi6.history", [],
+                                 "Choose the model in use, or go back to an earlier version")
+        self.restore_bundled_action = a("Restore &Bundled Model", self.restore_bundled, "mdi6.backup-restore", [],
+                                        "Use the model shipped with SkinSeg again")
         self.about_action = a("&About SkinSeg", self.show_about, "mdi6.information-outline")
         self.about_action.setMenuRole(QAction.MenuRole.AboutRole)
 
@@ -406,6 +426,13 @@ class MainWindow(QMainWindow):
             device_menu.addAction(action)
             self.device_actions[device] = action
 
+        model_menu = bar.addMenu("&Model")
+        model_menu.addAction(self.finetune_action)
+        model_menu.addSeparator()
+        model_menu.addAction(self.versions_action)
+        model_menu.addAction(self.restore_bundled_action)
+        view_menu.addAction(self.finetune_dock.toggleViewAction())
+
         help_menu = bar.addMenu("&Help")
         help_menu.addAction(self.about_action)
 
@@ -419,7 +446,7 @@ class MainWindow(QMainWindow):
                        self.overlay_action, self.contour_action, self.uncertainty_action, None,
                        self.fit_action, self.actual_size_action, self.zoom_in_action, self.zoom_out_action, None,
                        self.undo_action, self.redo_action, None, *self.tool_actions.values(), self.subtract_action,
-                       None, self.export_action):
+                       None, self.export_action, self.finetune_action):
             if action is None:
                 toolbar.addSeparator()
             else:
@@ -501,9 +528,21 @@ class MainWindow(QMainWindow):
             self.model_label.setStyleSheet("color: #d64541; font-weight: bold")
             self.model_label.setToolTip(self.service.model_error or "")
         else:
-            self.model_label.setText(f"Model: {model.name}")
+            self.model_label.setText(f"Model: {self.model_title()}")
             self.model_label.setStyleSheet("")
             self.model_label.setToolTip(str(model.path))
+
+    def model_title(self) -> str:
+        """The model in use as the status bar names it: the version id of a fine-tuned version, or the name."""
+        model = self.service.model
+        if model is None:
+            return "none"
+        path = model.path.resolve()
+        if path == paths.bundled_model_path().resolve():
+            return f"{model.name} (bundled)"
+        if path.parent.parent == paths.versions_dir().resolve():
+            return f"{path.parent.name} (fine-tuned)"
+        return model.name
 
     def show_preferences(self) -> PreferencesDialog:
         model = self.service.model
@@ -1039,8 +1078,13 @@ class MainWindow(QMainWindow):
         self.cancel_button.show()
         return worker
 
+    def _is_current_export(self) -> bool:
+        """Whether the signal being handled comes from the latest export (an earlier one may still be finishing)."""
+        return self._export_worker is not None and self.sender() is self._export_worker.signals
+
     def _export_progress(self, progress: object) -> None:
-        self.progress_bar.setValue(getattr(progress, "done", 0))
+        if self._is_current_export():
+            self.progress_bar.setValue(getattr(progress, "done", 0))
 
     def _export_done(self, folders: list[Path]) -> None:
         self.last_export_folders = list(folders)
@@ -1048,6 +1092,8 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(f"Masks exported to {where}", 10000)
 
     def _export_finished(self) -> None:
+        if not self._is_current_export():
+            return  # the export started after it keeps its progress bar, and Cancel still reaches it
         self._export_worker = None
         self.progress_bar.hide()
         self.cancel_button.hide()
@@ -1069,6 +1115,7 @@ class MainWindow(QMainWindow):
         for action in (self.segment_all_action, self.export_action, self.previous_action, self.next_action):
             action.setEnabled(has_photos)
         self.segment_action.setEnabled(self.document is not None)
+        self.finetune_action.setEnabled(has_photos and not self.finetune.running and self.finetune_result is None)
 
     def shutdown(self) -> None:
         """Stop and wait for every worker; save what the sidecars know. Safe to call twice."""
@@ -1076,6 +1123,10 @@ class MainWindow(QMainWindow):
             return
         self._shut_down = True
         self.autosaver.flush()
+        self.finetune.shutdown()
+        if self.finetune_result is not None:
+            discard(self.finetune_result)
+            self.finetune_result = None
         self.io_pool.shutdown()
         self.service.shutdown()
 
@@ -1084,6 +1135,155 @@ class MainWindow(QMainWindow):
         self.settings.qsettings.sync()
         self.shutdown()
         super().closeEvent(event)
+
+    # ------------------------------------------------------------------------------------------------------------
+    # Fine-tuning and model versions
+    # ------------------------------------------------------------------------------------------------------------
+
+    def _connect_finetune(self) -> None:
+        panel = self.finetune_panel
+        self.finetune.progress.connect(panel.show_event)
+        self.finetune.succeeded.connect(self._finetune_succeeded)
+        self.finetune.failed.connect(self._finetune_failed)
+        self.finetune.cancelled.connect(self._finetune_cancelled)
+        self.finetune.running_changed.connect(lambda _running: self._update_actions())
+        panel.cancel_requested.connect(self.cancel_finetune)
+        panel.adopt_requested.connect(self.adopt_finetuned)
+        panel.discard_requested.connect(self.discard_finetuned)
+
+    def corrected_photos(self) -> list[Path]:
+        """The corrected photos of the folders in the photo list, folder by folder."""
+        photos = self.photo_list.photos()
+        return [p for p in photos if self.photo_list.status(p) == CORRECTED and self.service.status(p) == CORRECTED]
+
+    def start_finetune(self) -> bool:
+        """Fine-tune the model in use on the corrected photos in a separate process; False when it cannot start."""
+        if self.finetune.running or self.finetune_result is not None:
+            return False
+        if self.service.model is None:
+            show_error(self, SkinSegError(self.service.model_error or "No model is loaded."), "fine-tune")
+            return False
+        self.autosaver.flush()  # the child reads the corrections from the sidecar on disk
+        self.service.save_sidecars()
+        photos = self.corrected_photos()
+        try:
+            check_enough(len(photos))
+            self.finetune.start(JobSpec([str(p) for p in photos], str(self.service.model.path),
+                                        self.finetune_settings.to_dict(), device=self.service.device))
+        except SkinSegError as exc:
+            show_error(self, exc, "fine-tune")
+            return False
+        except OSError as exc:
+            show_error(self, SkinSegError(f"Could not start fine-tuning: {exc}."), "fine-tune")
+            return False
+        self.finetune_panel.start(len(photos), self.finetune_settings.epochs)
+        self.finetune_dock.show()
+        self.finetune_dock.raise_()
+        self.statusBar().showMessage(f"Fine-tuning on {len(photos)} corrected photos in the background…", 8000)
+        self._update_actions()
+        return True
+
+    def cancel_finetune(self) -> None:
+        self.finetune_panel.cancelling()
+        self.finetune.cancel()
+
+    def _finetune_succeeded(self, result: FinetuneResult) -> None:
+        self.finetune_result = result
+        self.finetune_panel.show_comparison(result.comparison, result.result_dir, self.model_title())
+        self.finetune_dock.show()
+        self.statusBar().showMessage("Fine-tuning finished: compare the models and adopt or discard the new one.",
+                                     10000)
+        self._update_actions()
+
+    def _finetune_failed(self, message: str) -> None:
+        self.finetune_dock.hide()
+        show_error(self, SkinSegError(message), "fine-tune the model")
+        self._update_actions()
+
+    def _finetune_cancelled(self) -> None:
+        self.finetune_dock.hide()
+        self.statusBar().showMessage("Fine-tuning cancelled; the model in use is unchanged.", 8000)
+        self._update_actions()
+
+    def adopt_finetuned(self) -> None:
+        """Store the new model as a version, make it the one in use and re-segment the photos not corrected."""
+        result = self.finetune_result
+        if result is None:
+            return
+        comparison = result.comparison
+        card = {"parent": comparison["parent"]["name"], "parent_sha256": comparison["parent"].get("sha256"),
+                "photos": comparison["train_photos"] + comparison["held_out"], "held_out": comparison["held_out"],
+                "metrics": comparison["summary"], "best_epoch": comparison["best_epoch"],
+                "epochs_run": comparison["epochs_run"], "settings": comparison["settings"],
+                "changed_weight": comparison.get("changed_weight", 1.0)}
+        try:
+            version = versions.add_version(result.model_path, card)
+            versions.activate(version.id)
+        except SkinSegError as exc:
+            show_error(self, exc, "adopt the new model")
+            return
+        self.finetune_result = None
+        discard(result)
+        self.finetune_dock.hide()
+        self.use_model(version.path)
+        self.statusBar().showMessage(f"Now using {version.id}; re-segmenting the photos that are not corrected.",
+                                     10000)
+
+    def discard_finetuned(self) -> None:
+        if self.finetune_result is not None:
+            discard(self.finetune_result)
+            self.finetune_result = None
+        self.finetune_dock.hide()
+        self.statusBar().showMessage("The new model was discarded; the model in use is unchanged.", 8000)
+        self._update_actions()
+
+    def use_model(self, model_path: Path) -> None:
+        """Switch to this model file and re-segment the open photos that are not corrected."""
+        self.service.cancel_batch()
+        self.service.set_model(model_path)
+        self._update_model_label()
+        photos = self.photo_list.photos()
+        for photo in photos:
+            if self.photo_list.status(photo) != UNREADABLE:
+                self.photo_list.set_status(photo, self.service.status(photo))
+        todo = [p for p in photos if self.photo_list.status(p) not in (CORRECTED, UNREADABLE)]
+        if todo and self.service.model is not None:
+            self.segment_all_photos(todo)
+        self._update_actions()
+
+    def segment_all_photos(self, photos: Sequence[Path]) -> None:
+        try:
+            self.service.segment_all(photos)
+        except SkinSegError as exc:
+            show_error(self, exc, "segment the photos")
+
+    def show_versions(self) -> ModelVersionsDialog:
+        model = self.service.model
+        active = None
+        if model is not None:
+            path = model.path.resolve()
+            if path == paths.bundled_model_path().resolve():
+                active = versions.BUNDLED
+            elif path.parent.parent == paths.versions_dir().resolve():
+                active = path.parent.name
+        dialog = ModelVersionsDialog(active, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.version_chosen.connect(self.activate_version)
+        dialog.open()
+        return dialog
+
+    def activate_version(self, version_id: str) -> bool:
+        try:
+            version = versions.activate(version_id)
+        except SkinSegError as exc:
+            show_error(self, exc, "use this model version")
+            return False
+        self.use_model(version.path)
+        self.statusBar().showMessage(f"Now using {self.model_title()}.", 8000)
+        return True
+
+    def restore_bundled(self) -> bool:
+        return self.activate_version(versions.BUNDLED)
 
     def message_boxes(self) -> list[QMessageBox]:
         """Open message boxes (for tests and for a final check on quit)."""

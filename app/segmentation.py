@@ -193,6 +193,7 @@ class SegmentationService(QObject):
                 self.pool.start(queued, priority)  # not started yet: jump the queue
             return False
         worker = Worker(segment_photo, model.path, self.device, photo, self.sidecar(photo).map_path(photo))
+        worker.model_sha = model.stamp.sha256  # a map made by a model no longer in use is dropped on return
         worker.signals.returned.connect(self._on_returned)
         worker.signals.errored.connect(self._on_errored)
         worker.signals.finished.connect(self._on_finished)
@@ -252,6 +253,10 @@ class SegmentationService(QObject):
 
     def _on_returned(self, result: tuple[Path, ProbabilityMap, str]) -> None:
         photo, prob, description = result
+        worker = self._in_flight.get(photo)
+        if self.model is None or getattr(worker, "model_sha", self.model.stamp.sha256) != self.model.stamp.sha256:
+            log.info("Dropping the map of %s made by a model no longer in use", photo.name)
+            return
         if description != self.device_description:
             self.device_description = description
             self.device_changed.emit(description)

@@ -108,9 +108,16 @@ class WorkerPool(QObject):
         self._pool.setMaxThreadCount(max_threads)
         self._pool.setObjectName(name)
         self._workers: set[Worker] = set()
+        self._shut_down = False
         _pools.add(self)
 
     def start(self, worker: Worker, priority: int = 0) -> Worker:
+        """Queue `worker`; after `shutdown` it is dropped (never runs nor signals)."""
+        if self._shut_down:
+            # Results that were already queued to the GUI thread when the window closed are still delivered, and
+            # their slots may ask for more work (the next photo's prefetch, say): no thread may outlive the window.
+            log.debug("Pool %s is shut down: a worker was not started", self.name)
+            return worker
         self._workers.add(worker)
         # A bound method of a QObject (not a lambda), so the connection is queued to this object's (GUI) thread.
         worker.signals.finished.connect(self._forget)
@@ -148,7 +155,8 @@ class WorkerPool(QObject):
             return False
 
     def shutdown(self) -> None:
-        """Cancel everything and wait: used on quit, so no thread outlives the window."""
+        """Cancel everything and wait: used on quit, so no thread outlives the window. Later `start`s do nothing."""
+        self._shut_down = True
         self.cancel_all()
         self._pool.clear()
         self._pool.waitForDone()

@@ -192,7 +192,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         from skinseg_core.recipes import run_recipe
 
         return run_recipe(args.recipe, out=args.out, data_root=args.data_root, device=args.device,
-                          install=args.install)
+                          install=args.install, pretrained=args.pretrained)
     if not args.data:
         raise SkinSegError("Give at least one --data FOLDER (with images/ and masks/ inside), or --recipe NAME.")
     device = resolve_device(args.device)
@@ -216,9 +216,66 @@ def cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def _finetune_corrected(args: argparse.Namespace) -> int:
+    """Fine-tune on the photos corrected in the app (their sidecars): the same job the app runs."""
+    import shutil
+
+    from skinseg_core import versions
+    from skinseg_core.atomic import atomic_write_json
+    from skinseg_core.checkpoint import checkpoint_paths, read_checkpoint_info
+    from skinseg_core.finetune_job import JobSpec, check_enough, corrected_photos, run_job
+    from skinseg_core.inference import resolve_model_path
+
+    photos = corrected_photos(args.corrected)
+    check_enough(len(photos))
+    source = resolve_model_path(args.source)
+
+    def show(event: dict[str, Any]) -> None:
+        if event["event"] == "epoch":
+            print(f"epoch {event['epoch']}/{event['epochs']}  loss {event['loss']:.4f}  held-out Jaccard "
+                  f"{event['val_jaccard']:.4f}  (best {event['best_val_jaccard']:.4f})", file=sys.stderr)
+        elif event["event"] in ("preparing", "evaluating"):
+            print(event["event"] + "…", file=sys.stderr)
+
+    with tempfile.TemporaryDirectory(prefix="skinseg-finetune-") as scratch:
+        job_dir = args.run_dir or Path(scratch)
+        JobSpec([str(p) for p in photos], str(source), _settings_from(args).to_dict(), device=args.device,
+                changed_weight=args.changed_weight, val_fraction=args.val_fraction).write(job_dir)
+        code = run_job(job_dir, show)
+        events = [json.loads(line) for line in (job_dir / "progress.jsonl").read_text(encoding="utf-8").splitlines()]
+        if code != 0:
+            raise SkinSegError(events[-1].get("message", "Fine-tuning stopped.") if events else "Fine-tuning failed.")
+        result = job_dir / "result"
+        comparison = json.loads((result / "comparison.json").read_text(encoding="utf-8"))
+        config, weights = checkpoint_paths(args.out)
+        config.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(result / "model.safetensors", weights)
+        atomic_write_json(config, dict(read_checkpoint_info(result / "model.json"), weights_file=weights.name,
+                                       name=config.stem))
+    summary = comparison["summary"]
+    print(f"held-out Jaccard: in use {summary['active']['jaccard']:.4f}, new {summary['new']['jaccard']:.4f}; "
+          f"Dice: in use {summary['active']['dice']:.4f}, new {summary['new']['dice']:.4f} "
+          f"({len(comparison['held_out'])} held-out photos)")
+    print(f"fine-tuned model written to {config}")
+    if args.adopt:
+        version = versions.add_version(config, {
+            "parent": comparison["parent"]["name"], "photos": comparison["train_photos"] + comparison["held_out"],
+            "held_out": comparison["held_out"], "metrics": summary, "best_epoch": comparison["best_epoch"],
+            "settings": comparison["settings"]})
+        versions.activate(version.id)
+        print(f"adopted as {version.id}: now the default model (roll back in the app: Model › Model Versions…)")
+    return 0
+
+
 def cmd_finetune(args: argparse.Namespace) -> int:
     from skinseg_core.finetune import finetune_folder
 
+    if args.corrected:
+        if args.images or args.masks:
+            raise SkinSegError("Give either --corrected FOLDER or --images DIR --masks DIR, not both.")
+        return _finetune_corrected(args)
+    if not (args.images and args.masks):
+        raise SkinSegError("Give --images DIR and --masks DIR, or --corrected FOLDER (photos corrected in the app).")
     source = args.source
     with tempfile.TemporaryDirectory(prefix="skinseg-finetune-") as scratch:
         run_dir = args.run_dir or Path(scratch)
@@ -341,6 +398,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--recipe", default=None, help="run a named recipe instead (e.g. 'bundled')")
     p.add_argument("--data-root", type=Path, default=None,
                    help="for --recipe: the shared data folder (default: ../shared/data beside the checkout)")
+    p.add_argument("--pretrained", type=Path, default=None,
+                   help="for --recipe bundled: skip stage 1 and fine-tune this pretrained model")
     p.add_argument("--install", action="store_true",
                    help="for --recipe bundled: copy the result into models/ as the bundled model")
     arch = p.add_argument_group("network size (overrides the preset)")
@@ -356,8 +415,14 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("finetune", help="adapt a model to your corrected photos (learning rate 0.001)",
                        description="Fine-tune a model on photos with corrected masks; 20 %% (at least 2 photos) are "
                        "held out to choose the best epoch and to report the gain.")
-    p.add_argument("--images", type=Path, required=True, metavar="DIR")
-    p.add_argument("--masks", type=Path, required=True, metavar="DIR")
+    p.add_argument("--images", type=Path, default=None, metavar="DIR")
+    p.add_argument("--masks", type=Path, default=None, metavar="DIR")
+    p.add_argument("--corrected", type=Path, action="append", default=None, metavar="FOLDER",
+                   help="a folder of photos corrected in the app (repeat for more); the app's own fine-tuning job")
+    p.add_argument("--changed-weight", type=float, default=1.0,
+                   help="with --corrected: loss weight of the pixels the user changed (1: no extra weight)")
+    p.add_argument("--adopt", action="store_true",
+                   help="with --corrected: store the new model as a version and make it the default")
     p.add_argument("--from", dest="source", type=Path, default=None, help="model to start from (default: the default model)")
     p.add_argument("--out", type=Path, required=True, metavar="FILE", help="new model file (.json; weights beside it)")
     p.add_argument("--run-dir", type=Path, default=None, help="keep the training run here (default: a temporary folder)")

@@ -25,7 +25,7 @@ def _report_rows(report: dict[str, Any]) -> str:
 
 
 def render_card(model_json: Path, report: dict[str, Any], benchmark: dict[str, Any],
-                pretrained_report: dict[str, Any] | None = None) -> str:
+                pretrained_report: dict[str, Any] | None = None, build_note: str | None = None) -> str:
     loaded = load_checkpoint(model_json)
     info, model = loaded.info, loaded.model
     size = loaded.input_size
@@ -65,6 +65,7 @@ def render_card(model_json: Path, report: dict[str, Any], benchmark: dict[str, A
         json.dumps(training.get("stages", {}), indent=2),
         "```",
         "",
+        *([f"Build note: {build_note}", ""] if build_note else []),
         "Reproduce: `skinseg train --recipe bundled --data-root ../shared/data --out runs/bundled --install` "
         "(CPU, 2 cores), then `skinseg report --data-root ../shared/data --out runs/bundled/report` and "
         "`skinseg benchmark --json`; `python -m skinseg_core.model_card` rewrites this card from those files.",
@@ -77,7 +78,19 @@ def render_card(model_json: Path, report: dict[str, Any], benchmark: dict[str, A
     if pretrained_report is not None:
         lines += ["### The pretrained stage alone (before fine-tuning; clinical photos never seen)", "",
                   _report_rows(pretrained_report), ""]
+    behind = [
+        f"{name} ({metric.replace('_', ' ')})"
+        for name, entry in report["sets"].items()
+        for metric in ("jaccard", "background_jaccard")
+        if any(entry["methods"]["model"]["summary"][metric]["mean"] <= entry["methods"][rule]["summary"][metric]["mean"]
+               for rule in entry["methods"] if rule != "model")
+    ]
     lines += [
+        "## Where it does not yet beat both colour rules",
+        "",
+        ("None: the model beats both rules on every test set, on skin and background Jaccard."
+         if not behind else "On: " + ", ".join(behind) + ". These are open work (issue 3)."),
+        "",
         "## Speed on the machine that made this card",
         "",
         f"`skinseg benchmark` ({benchmark.get('device')}, backend {benchmark.get('backend')}): forward pass "
@@ -106,9 +119,11 @@ def main() -> None:
     parser.add_argument("--pretrained-report", type=Path, default=None)
     parser.add_argument("--benchmark", type=Path, required=True, help="output of `skinseg benchmark --json`")
     parser.add_argument("--out", type=Path, default=model_card_path())
+    parser.add_argument("--build-note", default=None, help="how this build departed from the recipe, if it did")
     args = parser.parse_args()
     card = render_card(args.model, json.loads(args.report.read_text()), json.loads(args.benchmark.read_text()),
-                       json.loads(args.pretrained_report.read_text()) if args.pretrained_report else None)
+                       json.loads(args.pretrained_report.read_text()) if args.pretrained_report else None,
+                       args.build_note)
     args.out.write_text(card, encoding="utf-8")
     print(f"wrote {args.out}")
 

@@ -64,6 +64,9 @@ class OnnxRunner:
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads or torch.get_num_threads() or (os.cpu_count() or 1)
         options.log_severity_level = 3
+        # Spinning worker threads win a little latency on an idle machine but starve everything else on a busy
+        # one (the GUI, a training run): a desktop app shares its cores.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
     def __call__(self, inputs: np.ndarray) -> np.ndarray:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from pathlib import Path
@@ -46,10 +47,32 @@ def user_log_dir() -> Path:
     return Path(override) if override else Path(platformdirs.user_log_dir(APP_NAME, appauthor=False))
 
 
+def versions_dir() -> Path:
+    """Fine-tuned model versions, one folder each, and `active.json`, the pointer to the one in use."""
+    return user_data_dir() / "models"
+
+
+def active_version_path() -> Path | None:
+    """The model file of the version `active.json` names, if there is one and its config exists (see versions.py)."""
+    pointer = versions_dir() / "active.json"
+    try:
+        version = json.loads(pointer.read_text(encoding="utf-8")).get("version")
+    except (OSError, ValueError, AttributeError):
+        return None
+    if not isinstance(version, str) or not version or version == "bundled" or "/" in version or "\\" in version:
+        return None
+    path = versions_dir() / version / "model.json"
+    return path if path.exists() else None
+
+
 def default_model_path() -> Path | None:
-    """The model used when none is named: $SKINSEG_MODEL, else the bundled one; None when neither exists."""
+    """The model used when none is named: $SKINSEG_MODEL, else the active fine-tuned version, else the bundled one;
+    None when none exists."""
     override = os.environ.get("SKINSEG_MODEL")
     if override:
         return Path(override)
+    active = active_version_path()
+    if active is not None:
+        return active
     bundled = bundled_model_path()
     return bundled if bundled.exists() else None

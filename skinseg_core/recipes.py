@@ -160,6 +160,8 @@ def train_bundled(data_root: str | Path, out: str | Path, device: str = "auto",
             "fine-tuning": {"shares": FINETUNE.shares, "settings": FINETUNE.settings.to_dict()},
         },
         "sets": {name: {"train": len(s.train), "val": len(s.val), "test": len(s.test)} for name, s in splits.items()},
+        "pretrained_from": str(pretrained),
+        "pretrained_epoch": load_checkpoint(pretrained).info.get("training", {}).get("epoch"),
         "terms": "research use only; Fitzpatrick17k photos are CC BY-NC-SA (non-commercial)",
     }
     return save_checkpoint(final.model, out / f"{BUNDLED_MODEL_NAME}.json",
@@ -178,7 +180,7 @@ def install_bundled(model_json: Path) -> Path:
 
 
 def run_recipe(name: str, out: Path | None, data_root: Path | None, device: str = "auto",
-               install: bool = False) -> int:
+               install: bool = False, pretrained: Path | None = None) -> int:
     if name != "bundled":
         raise DataError(f"Unknown recipe {name!r}; the recipes are: bundled")
     data_root = data_root or repo_root().parent / "shared" / "data"
@@ -190,7 +192,7 @@ def run_recipe(name: str, out: Path | None, data_root: Path | None, device: str 
                   f"(best {report.best_val_jaccard:.4f} @ {report.best_epoch}) {report.elapsed_s / 60:.1f} min",
                   file=sys.stderr, flush=True)
 
-    model = train_bundled(data_root, out, device=device, on_progress=show)
+    model = train_bundled(data_root, out, device=device, on_progress=show, pretrained=pretrained)
     print(f"bundled model written to {model}")
     if install:
         print(f"installed as {install_bundled(model)}")

@@ -243,11 +243,14 @@ def fit(
     device: torch.device | str = "cpu",
     meta: dict[str, Any] | None = None,
     sample_weights: Sequence[float] | None = None,
+    pixel_weights: Sequence[np.ndarray | float | None] | None = None,
 ) -> Generator[Progress, None, FitResult]:
     """Train `model` (already initialised, e.g. from a pretrained file) and yield progress; resumable.
 
     Close the generator (or stop iterating) to stop between steps: the last finished epoch is kept in `run_dir`.
     `sample_weights` (one per training pair) draws photos with those relative frequencies, to balance sets.
+    `pixel_weights` (one per training pair: float [H, W] map, scalar or None) weighs pixels in the loss, e.g. more
+    where the user corrected the model (see `SkinDataset`).
     Returns a FitResult (the generator's return value; `run_fit` collects it).
     """
     run_dir = Path(run_dir)
@@ -266,6 +269,9 @@ def fit(
         "sample_weights": list(sample_weights) if sample_weights is not None else None,
         "meta": meta or {},
     }
+    if pixel_weights is not None:
+        # Only their presence is fingerprinted: the maps themselves are derived from the photos listed above.
+        config["pixel_weights"] = True
     fingerprint = _fingerprint({k: v for k, v in config.items() if k != "meta"})
     config["fingerprint"] = fingerprint
 
@@ -310,7 +316,8 @@ def fit(
 
     cache = settings.cache_long_side or 2 * input_size
     train_set = SkinDataset(
-        list(train_pairs), input_size, transform=train_transform(input_size, settings.augmentation), cache_long_side=cache
+        list(train_pairs), input_size, transform=train_transform(input_size, settings.augmentation), cache_long_side=cache,
+        weights=pixel_weights,
     )
     val_set = SkinDataset(list(val_pairs), input_size, transform=eval_transform(input_size), cache_long_side=cache)
     generator = torch.Generator().manual_seed(settings.seed + state["epochs_done"])

@@ -15,6 +15,7 @@ from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtGui import QMouseEvent
 from PySide6.QtWidgets import QApplication
 
+from app.autosave import SAVE_DELAY_MS
 from skinseg_core.imageio import read_mask
 from skinseg_core.probmap import ProbabilityMap
 from skinseg_core.sidecar import CORRECTED
@@ -308,15 +309,18 @@ def test_spline_draw_a_new_region_and_cut_one(qtbot, editing) -> None:
     assert window.document.mask[120, 100] == 1  # the rest of the ring stays
 
 
-def test_autosave_writes_the_mask_within_2_s_and_empties_the_journal(qtbot, editing) -> None:
+def test_autosave_writes_the_mask_and_empties_the_journal(qtbot, editing) -> None:
     window = editing
     key(qtbot, window, Qt.Key.Key_B)
     drag(qtbot, window, [(10, 120), (60, 120)])
     photo = window.document.path
     sidecar = window.service.sidecar(photo)
     assert sidecar.journal(photo).exists()  # the edit is on disk at once
+    # The mask file is due SAVE_DELAY_MS after the first edit (the save itself then runs in the io pool); how soon it
+    # is on disk is a timing that a busy test machine stretches, so the wait below is generous.
+    assert SAVE_DELAY_MS <= 2000
     saved = sidecar.corrected_path(photo)
-    qtbot.waitUntil(lambda: saved.exists() and not sidecar.journal(photo).exists(), timeout=2000)
+    qtbot.waitUntil(lambda: saved.exists() and not sidecar.journal(photo).exists(), timeout=WAIT_MS)
     assert np.array_equal(read_mask(saved), window.document.mask > 0)
     assert sidecar.prediction_path(photo).exists()  # the model's own prediction is kept beside it
     record = sidecar.record(photo)
@@ -330,23 +334,45 @@ def test_export_uses_the_corrected_mask(qtbot, editing, tmp_path: Path) -> None:
     window = editing
     window.fill_holes_action.trigger()
     out = tmp_path / "export"
-    with qtbot.waitSignal(window.io_pool._pool.__class__.__mro__[0].__init__ and window.statusBar().messageChanged,
-                          timeout=WAIT_MS, check_params_cb=lambda m: m.startswith("Masks exported")):
+    with qtbot.waitSignal(window.statusBar().messageChanged, timeout=WAIT_MS,
+                          check_params_cb=lambda m: m.startswith("Masks exported")):
         window.export_masks(out, only_current=True, formats={"png": True, "coco": False, "labelme": False})
     exported = read_mask(out / f"{window.document.path.stem}.png")
     assert np.array_equal(exported, window.document.mask > 0) and exported[120, 160]
 
 
+def loadable(path: Path) -> bool:
+    """False for an .npy file that the kill cut short."""
+    try:
+        np.load(path)
+    except (ValueError, OSError, EOFError):
+        return False
+    return True
+
+
 CHILD = r"""
-import sys, time
+import sys
 import numpy as np
 from pathlib import Path
 from PySide6.QtCore import QSettings, QTimer, QPointF
 from PySide6.QtWidgets import QApplication
 app = QApplication(sys.argv[:1])
+from app import autosave
 from app.main_window import MainWindow
+from skinseg_core.journal import Journal
 from tests.app.test_correcting import disc_map
 folder, out = Path(sys.argv[1]), Path(sys.argv[2])
+autosave.SAVE_DELAY_MS = 600_000  # however slow the machine, the kill comes first: the journal alone restores
+append = Journal.append
+
+def append_noting_the_mask(journal, seq, size, patch):
+    # The mask this record brings back, saved before the record is written: whenever the kill comes, the file of the
+    # journal's last complete record exists (a file cut short by the kill belongs to a record never written).
+    np.save(out / f"expected-{seq}.npy", window.document.mask)
+    append(journal, seq, size, patch)
+    print(seq, flush=True)
+
+Journal.append = append_noting_the_mask
 window = MainWindow(settings=QSettings(str(out / "settings.ini"), QSettings.Format.IniFormat),
                     model_path=out / "no-model.json", display_long_side=640)
 window.show()
@@ -370,8 +396,6 @@ def edit():
     tool.subtract = k % 3 == 2
     tool.finish()
     edits[0] += 1
-    np.save(out / f"expected-{edits[0]}.npy", document.mask)
-    print(edits[0], flush=True)
     QTimer.singleShot(30, edit)  # keeps editing until it is killed
 
 QTimer.singleShot(0, edit)
@@ -389,7 +413,7 @@ def test_journal_restores_edits_after_the_app_is_killed(qtbot, make_window, phot
                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     try:
         seen = 0
-        while seen < 6:  # in the middle of a run of edits, well before the 1 s autosave of the mask file
+        while seen < 7:  # journal records: the start of the correction, then one per edit; kill in a run of edits
             line = child.stdout.readline()
             assert line, "the app stopped before editing"
             seen = int(line)
@@ -406,7 +430,11 @@ def test_journal_restores_edits_after_the_app_is_killed(qtbot, make_window, phot
     qtbot.waitUntil(lambda: window.document.mask is not None, timeout=WAIT_MS)
     assert window.photo_list.status(photo) == CORRECTED
     restored = window.document.mask
-    done = [k for k in range(seen, seen + 3) if (out / f"expected-{k}.npy").exists()]
-    matches = [k for k in done if np.array_equal(restored, np.load(out / f"expected-{k}.npy"))]
-    assert matches, f"the restored mask matches none of the states after edits {done}"
+    # The edits go on while the kill is on its way, so the last record is the last or the one before (when the kill
+    # came between saving the last file and writing its record).
+    last = max(int(p.stem.split("-")[1]) for p in out.glob("expected-*.npy"))
+    assert last >= seen
+    candidates = [k for k in (last, last - 1) if loadable(out / f"expected-{k}.npy")]
+    matches = [k for k in candidates if np.array_equal(restored, np.load(out / f"expected-{k}.npy"))]
+    assert matches, f"the restored mask matches neither the state after record {last} nor the one before"
     assert int(restored.sum()) == window.document.mask_area

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import threading
 from pathlib import Path
 
 import cv2
 import numpy as np
 from PIL import Image
+from PySide6.QtCore import QObject
 
+from app.workers import Worker
 from skinseg_core.export import rle_decode
 from skinseg_core.sidecar import SEGMENTED
 from tests.app.conftest import message_boxes
@@ -66,6 +69,49 @@ def test_export_to_a_chosen_folder(qtbot, window, photo_folder: Path, tmp_path: 
     thresholds = {p: 0.45 if p == window.document.path else window.service.model.threshold for p in photos}
     check_exported(window, out, photos, thresholds)
     assert window.last_export_folders == [out]
+
+
+class FinishOrder(QObject):
+    """Records, when the earlier export finishes, whether the later one had finished and whether Cancel was shown.
+
+    A QObject's method, so the worker threads' signals are queued to the GUI thread, after the window's own slots."""
+
+    def __init__(self, window, earlier, later) -> None:
+        super().__init__()
+        self.window = window
+        self.later_finished = False
+        self.seen: tuple[bool, bool] | None = None
+        earlier.signals.finished.connect(self.earlier_done)
+        later.signals.finished.connect(self.later_done)
+
+    def earlier_done(self) -> None:
+        self.seen = (self.later_finished, self.window.cancel_button.isVisible())
+
+    def later_done(self) -> None:
+        self.later_finished = True
+
+
+def test_an_earlier_export_finishing_leaves_the_later_one_in_charge(qtbot, window, photo_folder: Path,
+                                                                    tmp_path: Path) -> None:
+    segment_everything(qtbot, window, photo_folder)
+    # Both io threads wait at a gate, so neither export can finish before `order` listens; then one thread runs the
+    # two exports in turn while the other stays shut: the earlier one finishes while the later one is still to come.
+    first_gate, second_gate = threading.Event(), threading.Event()
+    try:
+        for gate in (first_gate, second_gate):
+            window.io_pool.start(Worker(gate.wait, WAIT_MS / 1000))
+        earlier = window.export_masks(tmp_path / "first")
+        later = window.export_masks(tmp_path / "second")
+        order = FinishOrder(window, earlier, later)
+        first_gate.set()
+        with qtbot.waitSignals([earlier.signals.finished, later.signals.finished], timeout=WAIT_MS):
+            pass
+    finally:
+        first_gate.set()
+        second_gate.set()
+    assert order.seen == (False, True)  # the later export keeps the progress bar and Cancel until it is done
+    assert not window.cancel_button.isVisible() and not window.progress_bar.isVisible()
+    assert window.last_export_folders == [tmp_path / "second"]
 
 
 def test_export_dialog_beside_the_photos(qtbot, window, photo_folder: Path) -> None:

@@ -3,7 +3,6 @@ to a prefetched neighbour is immediate."""
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import cv2
@@ -30,25 +29,22 @@ def write_large_jpeg(path: Path, size: tuple[int, int]) -> Path:
 
 
 class Ticker:
-    """Records when a 10 ms GUI-thread timer fires; `longest_gap` is the longest time the event loop was blocked."""
+    """Counts the timeouts of a 10 ms GUI-thread timer: each one is the event loop getting back to its events."""
 
     def __init__(self) -> None:
-        self.times: list[float] = []
+        self.count = 0
         self.timer = QTimer()
-        self.timer.timeout.connect(lambda: self.times.append(time.perf_counter()))
+        self.timer.timeout.connect(self._tick)
+
+    def _tick(self) -> None:
+        self.count += 1
 
     def __enter__(self) -> Ticker:
-        self.times.append(time.perf_counter())
         self.timer.start(10)
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.timer.stop()
-        self.times.append(time.perf_counter())
-
-    @property
-    def longest_gap(self) -> float:
-        return max(b - a for a, b in zip(self.times, self.times[1:]))
 
 
 def test_a_50_mp_photo_opens_without_freezing_the_gui(qtbot, make_window, tmp_path: Path) -> None:
@@ -60,17 +56,21 @@ def test_a_50_mp_photo_opens_without_freezing_the_gui(qtbot, make_window, tmp_pa
         window.open_paths([photo])
         qtbot.waitUntil(lambda: window.document.rgb is not None and window.document.display_map is not None,
                         timeout=WAIT_MS)
+        while_opening = ticker.count
         assert window.document.rgb.shape[:2] == (1067, 1600)
         assert window.scene.sceneRect().width() == 8660
         window.view.actual_size()  # one photo pixel per screen pixel: every pixel is decoded in a worker
+        assert not window.document.full_resolution  # not decoded here, on the GUI thread
+        before_full = ticker.count
         qtbot.waitUntil(lambda: window.document.full_resolution, timeout=WAIT_MS)
-        qtbot.wait(50)
+        while_decoding = ticker.count - before_full
     assert window.scene.photo_item.pixmap().width() == 8660
-    assert len(ticker.times) > 20
-    # The decodes (display and full) and the model ran on workers; the GUI thread only ever waited briefly.
-    # 1 s, not less: the machine running the tests may be busy (benchmarks/open_large_photo.py measured at most
-    # 0.12 s on the 2-core development machine while a model was training).
-    assert ticker.longest_gap < 1.0, f"the GUI thread was blocked for {ticker.longest_gap:.2f} s"
+    # The decodes (display and full) and the model ran on workers: the GUI thread kept processing its timer events
+    # while each of them ran (a 50 MP decode takes hundreds of ms; done on the GUI thread, the timer could not tick
+    # during it). How long the GUI thread waits at most is a timing, measured by benchmarks/open_large_photo.py: a
+    # threshold on it here would fail whenever the test machine is busy.
+    assert while_opening >= 3, f"the timer ticked {while_opening} times while the photo was decoded and segmented"
+    assert while_decoding >= 3, f"the timer ticked {while_decoding} times while the full resolution was decoded"
 
 
 def test_neighbours_are_prefetched(qtbot, make_window, tmp_path: Path) -> None:

@@ -176,6 +176,17 @@ def test_reopening_the_folder_restores_everything(qtbot, make_window, photo_fold
     assert second.recent_menu.actions()[0].text() == str(photo_folder.absolute())
 
 
+def test_closing_the_window_leaves_no_work_behind(qtbot, window, photo_folder: Path) -> None:
+    """Results already on their way to the GUI thread when the window closes are still delivered; what their slots
+    ask for (the neighbours' prefetch, say) must not start a thread that outlives the window."""
+    window.open_paths([photo_folder])  # the first photo's decode and segmentation are in flight
+    window.close()
+    for _ in range(5):
+        QApplication.processEvents()
+    assert window.io_pool.pending == 0 and not window.io_pool.busy
+    assert window.service.pool.pending == 0 and not window.service.pool.busy
+
+
 def test_corrupt_photo_shows_an_error_dialog(qtbot, window, tmp_path: Path) -> None:
     broken = tmp_path / "broken.jpg"
     broken.write_bytes(b"\xff\xd8\xff\xe0" + bytes(range(256)) * 4)
