@@ -345,8 +345,9 @@ def fit(
         epoch_start = time.perf_counter()
         for group in optimizer.param_groups:
             group["lr"] = learning_rate_at(settings, (epoch - 1) / settings.epochs)
-        # Each epoch's sampling and augmentation depend only on the seed and the epoch, so a resumed run draws
-        # the same photos as an uninterrupted one would.
+        # Each epoch's photo order depends only on the seed and the epoch, so a resumed run draws the same photos
+        # as an uninterrupted one would; so do the augmentations when they run in this process (num_workers=0).
+        # DataLoader workers reseed themselves from torch's RNG, which the resume state restores.
         generator.manual_seed(settings.seed * 100_003 + epoch)
         np.random.seed((settings.seed * 100_003 + epoch) % 2**32)
         train_set.reseed(settings.seed * 100_003 + epoch)
