@@ -192,7 +192,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         from skinseg_core.recipes import run_recipe
 
         return run_recipe(args.recipe, out=args.out, data_root=args.data_root, device=args.device,
-                          install=args.install, pretrained=args.pretrained)
+                          install=args.install, pretrained=args.pretrained, backgrounds=args.backgrounds)
     if not args.data:
         raise SkinSegError("Give at least one --data FOLDER (with images/ and masks/ inside), or --recipe NAME.")
     device = resolve_device(args.device)
@@ -223,7 +223,7 @@ def _finetune_corrected(args: argparse.Namespace) -> int:
     from skinseg_core import versions
     from skinseg_core.atomic import atomic_write_json
     from skinseg_core.checkpoint import checkpoint_paths, read_checkpoint_info
-    from skinseg_core.finetune_job import JobSpec, check_enough, corrected_photos, run_job
+    from skinseg_core.finetune_job import DEFAULT_CHANGED_WEIGHT, JobSpec, check_enough, corrected_photos, run_job
     from skinseg_core.inference import resolve_model_path
 
     photos = corrected_photos(args.corrected)
@@ -240,7 +240,8 @@ def _finetune_corrected(args: argparse.Namespace) -> int:
     with tempfile.TemporaryDirectory(prefix="skinseg-finetune-") as scratch:
         job_dir = args.run_dir or Path(scratch)
         JobSpec([str(p) for p in photos], str(source), _settings_from(args).to_dict(), device=args.device,
-                changed_weight=args.changed_weight, val_fraction=args.val_fraction).write(job_dir)
+                changed_weight=DEFAULT_CHANGED_WEIGHT if args.changed_weight is None else args.changed_weight,
+                val_fraction=args.val_fraction).write(job_dir)
         code = run_job(job_dir, show)
         events = [json.loads(line) for line in (job_dir / "progress.jsonl").read_text(encoding="utf-8").splitlines()]
         if code != 0:
@@ -318,8 +319,19 @@ def cmd_report(args: argparse.Namespace) -> int:
     from skinseg_core.report import bundled_report
 
     data_root = args.data_root or repo_root().parent / "shared" / "data"
-    report = bundled_report(args.model, data_root, device=args.device,
-                            progress=lambda it, n, label: _progress(it, total=n, desc=label, unit="photo"))
+    photos = lambda it, n, label: _progress(it, total=n, desc=label, unit="photo")  # noqa: E731
+    if args.clinical_kfold:
+        from skinseg_core.clinical_kfold import clinical_kfold
+
+        if args.pretrained is None:
+            raise SkinSegError("--clinical-kfold needs --pretrained: the stage-1 model every fold fine-tunes "
+                               "(e.g. runs/bundled/pretrain/best.json)")
+        holder: dict[str, Any] = {}
+        report = clinical_kfold(data_root, args.work, args.pretrained, k=args.clinical_kfold,
+                                backgrounds=args.backgrounds, device=args.device,
+                                on_progress=_report_training(holder), progress=photos)
+    else:
+        report = bundled_report(args.model, data_root, device=args.device, progress=photos)
     if args.out:
         args.out.mkdir(parents=True, exist_ok=True)
         atomic_write_json(args.out / "report.json", report)
@@ -398,6 +410,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--recipe", default=None, help="run a named recipe instead (e.g. 'bundled')")
     p.add_argument("--data-root", type=Path, default=None,
                    help="for --recipe: the shared data folder (default: ../shared/data beside the checkout)")
+    p.add_argument("--backgrounds", type=Path, default=None,
+                   help="for --recipe bundled: skin-free pictures for collages and negatives in stage 2 (made by "
+                        "scripts/fetch_backgrounds.py)")
     p.add_argument("--pretrained", type=Path, default=None,
                    help="for --recipe bundled: skip stage 1 and fine-tune this pretrained model")
     p.add_argument("--install", action="store_true",
@@ -419,8 +434,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--masks", type=Path, default=None, metavar="DIR")
     p.add_argument("--corrected", type=Path, action="append", default=None, metavar="FOLDER",
                    help="a folder of photos corrected in the app (repeat for more); the app's own fine-tuning job")
-    p.add_argument("--changed-weight", type=float, default=1.0,
-                   help="with --corrected: loss weight of the pixels the user changed (1: no extra weight)")
+    p.add_argument("--changed-weight", type=float, default=None,
+                   help="with --corrected: loss weight of the pixels the user changed (1: no extra weight; "
+                        "default 3, chosen by benchmarks/finetune_gain.py)")
     p.add_argument("--adopt", action="store_true",
                    help="with --corrected: store the new model as a version and make it the default")
     p.add_argument("--from", dest="source", type=Path, default=None, help="model to start from (default: the default model)")
@@ -462,6 +478,14 @@ def build_parser() -> argparse.ArgumentParser:
     _add_model(p)
     p.add_argument("--data-root", type=Path, default=None, help="the shared data folder (default: ../shared/data)")
     p.add_argument("--out", type=Path, default=None, metavar="DIR", help="also write report.json and report.md here")
+    p.add_argument("--clinical-kfold", type=int, default=0, metavar="K",
+                   help="instead: run the bundled recipe's stage 2 K times, each with a K-th of the clinical photos "
+                        "held out, and score every clinical photo with the model that did not see it")
+    p.add_argument("--pretrained", type=Path, default=None, help="for --clinical-kfold: the stage-1 model")
+    p.add_argument("--backgrounds", type=Path, default=None,
+                   help="for --clinical-kfold: the backgrounds folder the recipe uses")
+    p.add_argument("--work", type=Path, default=Path("runs") / "kfold",
+                   help="for --clinical-kfold: where the fold runs go (resumable)")
     _add_device(p)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_report)

@@ -25,7 +25,8 @@ def _report_rows(report: dict[str, Any]) -> str:
 
 
 def render_card(model_json: Path, report: dict[str, Any], benchmark: dict[str, Any],
-                pretrained_report: dict[str, Any] | None = None, build_note: str | None = None) -> str:
+                pretrained_report: dict[str, Any] | None = None, build_note: str | None = None,
+                kfold_report: dict[str, Any] | None = None) -> str:
     loaded = load_checkpoint(model_json)
     info, model = loaded.info, loaded.model
     size = loaded.input_size
@@ -56,7 +57,10 @@ def render_card(model_json: Path, report: dict[str, Any], benchmark: dict[str, A
     lines += [
         "",
         "Clinical photos: all 15 are used to fine-tune the shipped model, so its clinical row below is *not* held out; "
-        "the pretrained stage never saw them, and its clinical row is (direct transfer).",
+        "the clinical k-fold below and the pretrained stage's clinical row (direct transfer) are.",
+        *([f"Stage 2 also pastes training photos onto {training['backgrounds']} skin-free wallpaper photos from "
+           "Debian's wallpaper packages (collages, and crops of them as negatives; `scripts/fetch_backgrounds.py`, "
+           "free licences, never shipped)."] if training.get("backgrounds") else []),
         "",
         "Recipe (two stages, see `skinseg_core/recipes.py`): pretraining on the public sets with fixed shares per "
         "epoch, then fine-tuning on the clinical photos mixed with the public sets:",
@@ -66,15 +70,22 @@ def render_card(model_json: Path, report: dict[str, Any], benchmark: dict[str, A
         "```",
         "",
         *([f"Build note: {build_note}", ""] if build_note else []),
-        "Reproduce: `skinseg train --recipe bundled --data-root ../shared/data --out runs/bundled --install` "
-        "(CPU, 2 cores), then `skinseg report --data-root ../shared/data --out runs/bundled/report` and "
-        "`skinseg benchmark --json`; `python -m skinseg_core.model_card` rewrites this card from those files.",
+        f"Reproduce: `{training.get('command', 'skinseg train --recipe bundled --data-root ../shared/data')} "
+        "--install` (CPU, 2 cores), then `skinseg report --data-root ../shared/data --out runs/bundled/report`, "
+        "the clinical k-fold `skinseg report --clinical-kfold 3 --pretrained runs/bundled/pretrain/best.json "
+        "--backgrounds runs/backgrounds --out runs/kfold/report` and `skinseg benchmark --json`; "
+        "`python -m skinseg_core.model_card` rewrites this card from those files.",
         "",
         "## Results (test photos, full resolution, one run; colour rules side by side)",
         "",
         _report_rows(report),
         "",
     ]
+    if kfold_report is not None:
+        folds = ", ".join(f"fold {f['fold']}: {f['model_jaccard']:.3f}" for f in kfold_report["folds"])
+        lines += [f"### Clinical photos held out ({kfold_report['k']}-fold: stage 2 of the recipe run once per fold "
+                  "from the same pretrained model, each photo scored by the model that never saw it)", "",
+                  _report_rows(kfold_report), "", f"Mean skin Jaccard per fold: {folds}.", ""]
     if pretrained_report is not None:
         lines += ["### The pretrained stage alone (before fine-tuning; clinical photos never seen)", "",
                   _report_rows(pretrained_report), ""]
@@ -103,7 +114,7 @@ def render_card(model_json: Path, report: dict[str, Any], benchmark: dict[str, A
         "group photos and false skin on skin-coloured clutter (wood, sand).",
         "- The clinical set is small (15 photos, mostly close-ups); background rejection on clinical photos is "
         "measured on little background.",
-        "- Paper Table I at this desktop size and clinical k-fold fine-tuning are not in this card yet.",
+        "- Paper Table I at this desktop size is not in this card yet.",
     ]
     return "\n".join(lines) + "\n"
 
@@ -117,13 +128,14 @@ def main() -> None:
     parser.add_argument("--model", type=Path, default=bundled_model_path())
     parser.add_argument("--report", type=Path, required=True, help="report.json of `skinseg report --out`")
     parser.add_argument("--pretrained-report", type=Path, default=None)
+    parser.add_argument("--kfold-report", type=Path, default=None, help="report.json of `skinseg report --clinical-kfold`")
     parser.add_argument("--benchmark", type=Path, required=True, help="output of `skinseg benchmark --json`")
     parser.add_argument("--out", type=Path, default=model_card_path())
     parser.add_argument("--build-note", default=None, help="how this build departed from the recipe, if it did")
     args = parser.parse_args()
     card = render_card(args.model, json.loads(args.report.read_text()), json.loads(args.benchmark.read_text()),
                        json.loads(args.pretrained_report.read_text()) if args.pretrained_report else None,
-                       args.build_note)
+                       args.build_note, json.loads(args.kfold_report.read_text()) if args.kfold_report else None)
     args.out.write_text(card, encoding="utf-8")
     print(f"wrote {args.out}")
 

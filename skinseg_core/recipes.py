@@ -61,7 +61,7 @@ def _lfw_split(root: Path, name: str) -> set[str]:
 
 def dataset_splits(data_root: str | Path) -> dict[str, SetSplit]:
     """Train / validation / test pairs of every public set under `data_root` (the shared data folder)."""
-    root = Path(data_root)
+    root = Path(data_root).resolve()  # absolute, so that a run resumes whichever way the folder was named
     if not root.is_dir():
         raise DataError(f"The data folder {root} does not exist. Pass --data-root pointing at the shared data.")
     splits: dict[str, SetSplit] = {}
@@ -101,8 +101,8 @@ PRETRAIN = Stage(
     val_per_set=40,
 )
 FINETUNE = Stage(
-    shares={"clinical_fitz17k": 0.4, "ecu_subset": 0.25, "lfw_parts": 0.1, "sfa": 0.1, "abdomen": 0.15},
-    settings=TrainSettings(epochs=5, patience=5, batch_size=16, learning_rate=3e-4, optimizer="adamw",
+    shares={"clinical_fitz17k": 0.45, "ecu_subset": 0.2, "lfw_parts": 0.1, "sfa": 0.1, "abdomen": 0.15},
+    settings=TrainSettings(epochs=8, patience=8, batch_size=16, learning_rate=5e-4, optimizer="adamw",
                            bce_weight=0.5, grad_clip=1.0,
                            lr_schedule="cosine", weight_decay=1e-4, augmentation="strong", steps_per_epoch=40,
                            seed=1, num_workers=1),
@@ -110,8 +110,10 @@ FINETUNE = Stage(
 )
 
 
-def _weighted(splits: dict[str, SetSplit], stage: Stage, exclude: set[str] = frozenset()) -> tuple[list, list, list]:
-    """Training pairs with per-pair sampling weights that give each set its share, and the validation pairs."""
+def _weighted(splits: dict[str, SetSplit], stage: Stage, exclude: set[str] = frozenset(),
+              groups: list[str] | None = None) -> tuple[list, list, list]:
+    """Training pairs with per-pair sampling weights that give each set its share, and the validation pairs
+    (whose set names are appended to `groups` when it is given)."""
     train, weights, val = [], [], []
     for name, share in stage.shares.items():
         pairs = [p for p in splits[name].train if p.stem not in exclude]
@@ -120,6 +122,8 @@ def _weighted(splits: dict[str, SetSplit], stage: Stage, exclude: set[str] = fro
         train += pairs
         weights += [share / len(pairs)] * len(pairs)
         val += splits[name].val[: stage.val_per_set]
+        if groups is not None:
+            groups += [name] * len(splits[name].val[: stage.val_per_set])
     return train, weights, val
 
 
@@ -131,8 +135,12 @@ def _clinical_val(clinical_train: list[SamplePair]) -> list[SamplePair]:
 
 def train_bundled(data_root: str | Path, out: str | Path, device: str = "auto",
                   clinical_exclude: set[str] = frozenset(), on_progress=None,
-                  pretrained: Path | None = None) -> Path:
-    """Both stages; returns the config path of the final model in `out`. Resumes either stage if interrupted."""
+                  pretrained: Path | None = None, backgrounds: Path | None = None) -> Path:
+    """Both stages; returns the config path of the final model in `out`. Resumes either stage if interrupted.
+
+    `backgrounds`: a folder of skin-free pictures (`scripts/fetch_backgrounds.py` writes one); stage 2 then pastes
+    training photos onto them (collages) and uses crops of them as negatives.
+    """
     out = Path(out)
     torch_device = resolve_device(device)
     splits = dataset_splits(data_root)
@@ -145,28 +153,53 @@ def train_bundled(data_root: str | Path, out: str | Path, device: str = "auto",
                          on_progress)
         pretrained = stage1.best_checkpoint
     tuned_start = load_checkpoint(pretrained).model
-    train, weights, val = _weighted(splits, FINETUNE, exclude=set(clinical_exclude))
+    groups: list[str] = []
+    train, weights, val = _weighted(splits, FINETUNE, exclude=set(clinical_exclude), groups=groups)
     clinical_train = [p for p in splits["clinical_fitz17k"].train if p.stem not in clinical_exclude]
-    val += _clinical_val(clinical_train)
+    clinical_val = _clinical_val(clinical_train)
+    val += clinical_val
+    groups += ["clinical_fitz17k"] * len(clinical_val)
+    background_pictures = background_files(backgrounds) if backgrounds is not None else None
+    # Stage 2 picks its epoch by the mean over sets of skin and background Jaccard: with the pooled mean the public
+    # sets' 160 validation photos outvote the clinical ones and the barely fine-tuned first epoch wins.
     stage2 = run_fit(fit(out / "finetune", tuned_start, train, val, FINETUNE.settings, torch_device,
                          {"name": BUNDLED_MODEL_NAME, "stage": "fine-tuning", "parent": "skinseg-pretrained",
-                          "clinical_excluded": sorted(clinical_exclude)}, sample_weights=weights), on_progress)
+                          "clinical_excluded": sorted(clinical_exclude)}, sample_weights=weights,
+                         val_groups=groups, backgrounds=background_pictures), on_progress)
     final = load_checkpoint(stage2.best_checkpoint)
     training = {
         "recipe": "bundled",
-        "command": "skinseg train --recipe bundled --data-root ../shared/data --out runs/bundled",
+        "command": ("python scripts/fetch_backgrounds.py --out runs/backgrounds && skinseg train --recipe bundled "
+                    "--data-root ../shared/data --backgrounds runs/backgrounds --out runs/bundled"),
         "stages": {
             "pretraining": {"shares": PRETRAIN.shares, "settings": PRETRAIN.settings.to_dict()},
             "fine-tuning": {"shares": FINETUNE.shares, "settings": FINETUNE.settings.to_dict()},
         },
         "sets": {name: {"train": len(s.train), "val": len(s.val), "test": len(s.test)} for name, s in splits.items()},
         "pretrained_from": str(pretrained),
+        "clinical_excluded": sorted(clinical_exclude),
+        "backgrounds": len(background_pictures or []),
         "pretrained_epoch": load_checkpoint(pretrained).info.get("training", {}).get("epoch"),
         "terms": "research use only; Fitzpatrick17k photos are CC BY-NC-SA (non-commercial)",
     }
     return save_checkpoint(final.model, out / f"{BUNDLED_MODEL_NAME}.json",
                            CheckpointMeta(name=BUNDLED_MODEL_NAME, training=training,
                                           metrics=final.info.get("metrics", {})))
+
+
+def background_files(folder: Path) -> list[Path]:
+    """The pictures in `folder`/images (or `folder` itself)."""
+    from skinseg_core.imageio import list_photos
+
+    folder = Path(folder)
+    images = folder / "images" if (folder / "images").is_dir() else folder
+    if not images.is_dir():
+        raise DataError(f"The backgrounds folder {folder} does not exist: run "
+                        f"`python scripts/fetch_backgrounds.py --out {folder}` first, or leave --backgrounds out.")
+    pictures = list_photos(images)
+    if not pictures:
+        raise DataError(f"The backgrounds folder {images} holds no pictures.")
+    return pictures
 
 
 def install_bundled(model_json: Path) -> Path:
@@ -180,7 +213,7 @@ def install_bundled(model_json: Path) -> Path:
 
 
 def run_recipe(name: str, out: Path | None, data_root: Path | None, device: str = "auto",
-               install: bool = False, pretrained: Path | None = None) -> int:
+               install: bool = False, pretrained: Path | None = None, backgrounds: Path | None = None) -> int:
     if name != "bundled":
         raise DataError(f"Unknown recipe {name!r}; the recipes are: bundled")
     data_root = data_root or repo_root().parent / "shared" / "data"
@@ -192,7 +225,8 @@ def run_recipe(name: str, out: Path | None, data_root: Path | None, device: str 
                   f"(best {report.best_val_jaccard:.4f} @ {report.best_epoch}) {report.elapsed_s / 60:.1f} min",
                   file=sys.stderr, flush=True)
 
-    model = train_bundled(data_root, out, device=device, on_progress=show, pretrained=pretrained)
+    model = train_bundled(data_root, out, device=device, on_progress=show, pretrained=pretrained,
+                          backgrounds=backgrounds)
     print(f"bundled model written to {model}")
     if install:
         print(f"installed as {install_bundled(model)}")

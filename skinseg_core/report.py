@@ -29,11 +29,12 @@ def _lesion_mask(pair: SamplePair, size: tuple[int, int]) -> np.ndarray | None:
     return read_mask(path, size=size) if path.exists() else None
 
 
-def score_pairs(
+def collect_pairs(
     segmenter: Segmenter, pairs: list[SamplePair], threshold: float = 0.5,
     progress: Callable[[Iterable, int, str], Iterable] | None = None, label: str = "",
 ) -> dict[str, Any]:
-    """Per-method per-photo counts and summaries for one set; methods are 'model' and each colour rule."""
+    """Per-method per-photo counts (and lesion pixels called skin) for one set; methods are 'model' and each
+    colour rule. `merge_collected` pools several of these (k-fold parts); `summarise_collected` scores them."""
     counts: dict[str, list[Counts]] = {"model": [], **{name: [] for name in COLOUR_RULES}}
     lesion_hits: dict[str, list[int]] = {name: [] for name in counts}
     lesion_total: list[int] = []
@@ -51,13 +52,34 @@ def score_pairs(
             counts[name].append(confusion(predicted, target))
             if lesion is not None and lesion.any():
                 lesion_hits[name].append(int((predicted & lesion).sum()))
-    result: dict[str, Any] = {"n": len(pairs), "methods": {}}
-    for name, per_image in counts.items():
+    return {"n": len(pairs), "counts": counts, "lesion_hits": lesion_hits, "lesion_total": lesion_total}
+
+
+def merge_collected(parts: list[dict[str, Any]]) -> dict[str, Any]:
+    merged = {"n": sum(p["n"] for p in parts), "counts": {}, "lesion_hits": {},
+              "lesion_total": [t for p in parts for t in p["lesion_total"]]}
+    for key in ("counts", "lesion_hits"):
+        for name in parts[0][key]:
+            merged[key][name] = [c for p in parts for c in p[key][name]]
+    return merged
+
+
+def summarise_collected(collected: dict[str, Any]) -> dict[str, Any]:
+    result: dict[str, Any] = {"n": collected["n"], "methods": {}}
+    for name, per_image in collected["counts"].items():
         entry: dict[str, Any] = {"summary": summarize(per_image)}
-        if lesion_total:
-            entry["lesion_pixels_called_skin"] = sum(lesion_hits[name]) / sum(lesion_total)
+        if collected["lesion_total"]:
+            entry["lesion_pixels_called_skin"] = sum(collected["lesion_hits"][name]) / sum(collected["lesion_total"])
         result["methods"][name] = entry
     return result
+
+
+def score_pairs(
+    segmenter: Segmenter, pairs: list[SamplePair], threshold: float = 0.5,
+    progress: Callable[[Iterable, int, str], Iterable] | None = None, label: str = "",
+) -> dict[str, Any]:
+    """Per-method summaries for one set (see `collect_pairs`)."""
+    return summarise_collected(collect_pairs(segmenter, pairs, threshold, progress, label))
 
 
 def bundled_report(model: str | Path | None, data_root: str | Path, device: str = "auto",

@@ -33,6 +33,7 @@ from torch.utils.data import DataLoader, RandomSampler
 
 from skinseg_core.atomic import atomic_path, atomic_write_json
 from skinseg_core.checkpoint import CheckpointMeta, save_checkpoint
+from skinseg_core.collage import CollageDataset, load_backgrounds
 from skinseg_core.data import SamplePair, SkinDataset
 from skinseg_core.errors import DataError, SkinSegError
 from skinseg_core.losses import jaccard_loss
@@ -188,6 +189,19 @@ def evaluate(
     return counts
 
 
+def grouped_summary(counts: Sequence[Counts], groups: Sequence[str]) -> dict[str, dict]:
+    """`summarize` per group label, in the order the groups first appear."""
+    by_group: dict[str, list[Counts]] = {}
+    for c, g in zip(counts, groups):
+        by_group.setdefault(g, []).append(c)
+    return {g: summarize(cs) for g, cs in by_group.items()}
+
+
+def selection_score(groups: dict[str, dict]) -> float:
+    """Mean over groups of the mean of per-image skin Jaccard and background Jaccard (see `fit`)."""
+    return float(np.mean([(g["jaccard"]["mean"] + g["background_jaccard"]["mean"]) / 2 for g in groups.values()]))
+
+
 def make_optimizer(model: torch.nn.Module, settings: TrainSettings) -> torch.optim.Optimizer:
     if settings.optimizer == "adamw":
         return torch.optim.AdamW(model.parameters(), lr=settings.learning_rate, weight_decay=settings.weight_decay)
@@ -244,6 +258,8 @@ def fit(
     meta: dict[str, Any] | None = None,
     sample_weights: Sequence[float] | None = None,
     pixel_weights: Sequence[np.ndarray | float | None] | None = None,
+    val_groups: Sequence[str] | None = None,
+    backgrounds: Sequence[Path] | None = None,
 ) -> Generator[Progress, None, FitResult]:
     """Train `model` (already initialised, e.g. from a pretrained file) and yield progress; resumable.
 
@@ -251,6 +267,10 @@ def fit(
     `sample_weights` (one per training pair) draws photos with those relative frequencies, to balance sets.
     `pixel_weights` (one per training pair: float [H, W] map, scalar or None) weighs pixels in the loss, e.g. more
     where the user corrected the model (see `SkinDataset`).
+    `val_groups` (one label per validation pair, e.g. its data set) makes the epoch choice weigh every group the
+    same: the score is the mean over groups of (skin Jaccard + background Jaccard) / 2, so a small group (a few
+    clinical photos) counts as much as a large one and over-calling skin is penalised, not only missing it.
+    `backgrounds` (skin-free pictures) turns part of the training items into collages (see `collage.py`).
     Returns a FitResult (the generator's return value; `run_fit` collects it).
     """
     run_dir = Path(run_dir)
@@ -269,6 +289,12 @@ def fit(
         "sample_weights": list(sample_weights) if sample_weights is not None else None,
         "meta": meta or {},
     }
+    if val_groups is not None:
+        if len(val_groups) != len(val_pairs):
+            raise ValueError(f"got {len(val_groups)} validation group labels for {len(val_pairs)} photos")
+        config["val_groups"] = list(val_groups)
+    if backgrounds is not None:
+        config["backgrounds"] = [str(p) for p in backgrounds]
     if pixel_weights is not None:
         # Only their presence is fingerprinted: the maps themselves are derived from the photos listed above.
         config["pixel_weights"] = True
@@ -319,6 +345,8 @@ def fit(
         list(train_pairs), input_size, transform=train_transform(input_size, settings.augmentation), cache_long_side=cache,
         weights=pixel_weights,
     )
+    if backgrounds:
+        train_set = CollageDataset(train_set, load_backgrounds(backgrounds, cache))
     val_set = SkinDataset(list(val_pairs), input_size, transform=eval_transform(input_size), cache_long_side=cache)
     generator = torch.Generator().manual_seed(settings.seed + state["epochs_done"])
     num_samples = (settings.steps_per_epoch or math.ceil(len(train_set) / settings.batch_size)) * settings.batch_size
@@ -358,8 +386,12 @@ def fit(
             yield Progress("step", epoch, settings.epochs, step, steps, loss, None,
                            state["best_val_jaccard"] if state["best_epoch"] else None,
                            state["best_epoch"] or None, time.perf_counter() - started)
-        summary = summarize(evaluate(model, val_set, device, settings.threshold, settings.batch_size))
+        val_counts = evaluate(model, val_set, device, settings.threshold, settings.batch_size)
+        summary = summarize(val_counts)
         val_jaccard = float(summary["jaccard"]["mean"])
+        if val_groups is not None:
+            summary["groups"] = grouped_summary(val_counts, val_groups)
+            val_jaccard = selection_score(summary["groups"])
         improved = val_jaccard > state["best_val_jaccard"]
         if improved:
             state.update(best_val_jaccard=val_jaccard, best_epoch=epoch, epochs_since_best=0)
@@ -383,6 +415,10 @@ def fit(
         record = {"epoch": epoch, "loss": loss, "val_jaccard": val_jaccard, "val_dice": summary["dice"]["mean"],
                   "val_background_jaccard": summary["background_jaccard"]["mean"],
                   "lr": optimizer.param_groups[0]["lr"], "epoch_s": round(time.perf_counter() - epoch_start, 3)}
+        if val_groups is not None:
+            record["val_groups"] = {name: {"jaccard": g["jaccard"]["mean"],
+                                           "background_jaccard": g["background_jaccard"]["mean"]}
+                                    for name, g in summary["groups"].items()}
         with open(run_dir / "metrics.jsonl", "a", encoding="utf-8") as handle:
             handle.write(json.dumps(record) + "\n")
         _save_state(run_dir, model, optimizer, state)

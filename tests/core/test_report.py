@@ -40,3 +40,16 @@ def test_model_card_holds_the_numbers_it_is_given(tiny_checkpoint):
     card = render_card(tiny_checkpoint, report, {"forward_ms": 12.5, "photo_12mp_ms": 99.0, "backend": "onnx"})
     assert "For research use only" in card and "Fitzpatrick17k" not in card.split("## Results")[1]
     assert "0.800 ± 0.100" in card and "12.5 ms" in card and "99.0 ms" in card
+
+
+def test_model_card_shows_the_clinical_kfold(tiny_checkpoint):
+    summary = {k: {"mean": 0.7, "std": 0.2, "median": 0.7, "min": 0.3, "max": 0.9, "pooled": 0.71}
+               for k in ("jaccard", "dice", "background_jaccard")}
+    methods = {m: {"summary": {**summary, "n": 15}} for m in ("model", "kovac-rgb", "chai-ngan-ycrcb")}
+    report = {"sets": {"lfw_parts": {"n": 15, "methods": methods}}}
+    report["markdown"] = report_markdown(report)
+    kfold = {"k": 3, "folds": [{"fold": i, "held_out": [], "model_jaccard": 0.6 + i / 100} for i in (1, 2, 3)],
+             "sets": {"clinical_fitz17k (3-fold, held out)": {"n": 15, "methods": methods}}}
+    kfold["markdown"] = report_markdown(kfold)
+    card = render_card(tiny_checkpoint, report, {"forward_ms": 1.0}, kfold_report=kfold)
+    assert "3-fold" in card and "fold 2: 0.620" in card

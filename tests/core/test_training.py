@@ -111,3 +111,34 @@ def test_cross_entropy_term_keeps_gradients_where_the_tanh_saturates():
     scores.grad = None
     training_loss(scores, masks, bce_weight=0.5).backward()
     assert float(scores.grad[..., 2:].min()) > 0.01  # wrong background pixels are pushed down
+
+
+def test_validation_groups_weigh_every_set_alike_and_are_logged(synthetic_folder, tmp_path):
+    pairs = folder_pairs(synthetic_folder)
+    train, val = split_pairs(pairs, 0.25, seed=0)
+    groups = ["big"] * (len(val) - 1) + ["small"]
+    settings = TrainSettings(epochs=1, patience=2, batch_size=2, learning_rate=0.01, augmentation="paper",
+                             steps_per_epoch=1)
+    result = run_fit(fit(tmp_path / "run", tiny_model(), train, val, settings, val_groups=groups))
+    record = json.loads((tmp_path / "run" / "metrics.jsonl").read_text().splitlines()[-1])
+    assert set(record["val_groups"]) == {"big", "small"}
+    expected = sum((g["jaccard"] + g["background_jaccard"]) / 2 for g in record["val_groups"].values()) / 2
+    assert record["val_jaccard"] == pytest.approx(expected)
+    assert result.best_val_jaccard == pytest.approx(expected)
+    with pytest.raises(ValueError, match="group labels"):
+        next(fit(tmp_path / "other", tiny_model(), train, val, settings, val_groups=groups[:-1]))
+
+
+def test_backgrounds_make_collages_during_training(synthetic_folder, tmp_path):
+    import numpy as np
+    from PIL import Image
+
+    pairs = folder_pairs(synthetic_folder)
+    train, val = split_pairs(pairs, 0.25, seed=0)
+    (tmp_path / "bg").mkdir()
+    Image.fromarray(np.full((80, 120, 3), (0, 200, 0), np.uint8)).save(tmp_path / "bg" / "green.png")
+    settings = TrainSettings(epochs=1, patience=2, batch_size=2, learning_rate=0.01, augmentation="paper",
+                             steps_per_epoch=2, num_workers=0)
+    run_fit(fit(tmp_path / "run", tiny_model(), train, val, settings, backgrounds=[tmp_path / "bg" / "green.png"]))
+    config = json.loads((tmp_path / "run" / "config.json").read_text())
+    assert config["backgrounds"] == [str(tmp_path / "bg" / "green.png")]

@@ -1,0 +1,46 @@
+"""Clinical k-fold of the bundled recipe: every clinical photo is scored by a model that never trained on it."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import pytest
+
+from skinseg_core import recipes
+from skinseg_core.checkpoint import load_checkpoint
+from skinseg_core.cli import main
+from skinseg_core.training import TrainSettings
+
+
+@pytest.mark.needs_data
+def test_clinical_kfold_holds_each_photo_out_once_and_scores_it(shared_data, tiny_checkpoint, tmp_path,
+                                                                 monkeypatch, capsys):
+    # The real stage 2 takes many minutes; the same code with one step per fold and two sets shows the mechanics.
+    quick = dataclasses.replace(
+        recipes.FINETUNE, shares={"clinical_fitz17k": 0.5, "ecu_subset": 0.5}, val_per_set=2,
+        settings=TrainSettings(epochs=1, patience=1, batch_size=2, learning_rate=1e-3, steps_per_epoch=1,
+                               num_workers=0, augmentation="paper"))
+    monkeypatch.setattr(recipes, "FINETUNE", quick)
+    out = tmp_path / "report"
+    code = main(["report", "--clinical-kfold", "3", "--pretrained", str(tiny_checkpoint), "--data-root",
+                 str(shared_data), "--work", str(tmp_path / "kfold"), "--out", str(out), "--device", "cpu"])
+    assert code == 0
+    report = json.loads((out / "report.json").read_text())
+    held_out = [stem for fold in report["folds"] for stem in fold["held_out"]]
+    clinical = [p.stem for p in recipes.dataset_splits(shared_data)["clinical_fitz17k"].test]
+    assert sorted(held_out) == sorted(clinical) and len(set(held_out)) == len(held_out)
+    for fold in report["folds"]:
+        trained_on = load_checkpoint(tmp_path / "kfold" / f"fold{fold['fold']}" / "skinseg-bundled.json")
+        assert trained_on.info["training"]["clinical_excluded"] == fold["held_out"]
+        config = json.loads((tmp_path / "kfold" / f"fold{fold['fold']}" / "finetune" / "config.json").read_text())
+        assert not any(stem in path for stem in fold["held_out"] for path in config["train"] + config["val"])
+    (entry,) = report["sets"].values()
+    assert entry["n"] == len(clinical)
+    assert {"model", "kovac-rgb", "chai-ngan-ycrcb"} <= set(entry["methods"])
+    assert "3-fold, held out" in (out / "report.md").read_text()
+
+
+def test_clinical_kfold_needs_the_pretrained_model(capsys):
+    assert main(["report", "--clinical-kfold", "3"]) == 2
+    assert "--pretrained" in capsys.readouterr().err
