@@ -26,7 +26,7 @@ def _report_rows(report: dict[str, Any]) -> str:
 
 def render_card(model_json: Path, report: dict[str, Any], benchmark: dict[str, Any],
                 pretrained_report: dict[str, Any] | None = None, build_note: str | None = None,
-                kfold_report: dict[str, Any] | None = None) -> str:
+                kfold_report: dict[str, Any] | None = None, finetune_gain: dict[str, Any] | None = None) -> str:
     loaded = load_checkpoint(model_json)
     info, model = loaded.info, loaded.model
     size = loaded.input_size
@@ -86,12 +86,27 @@ def render_card(model_json: Path, report: dict[str, Any], benchmark: dict[str, A
         lines += [f"### Clinical photos held out ({kfold_report['k']}-fold: stage 2 of the recipe run once per fold "
                   "from the same pretrained model, each photo scored by the model that never saw it)", "",
                   _report_rows(kfold_report), "", f"Mean skin Jaccard per fold: {folds}.", ""]
+    if finetune_gain is not None:
+        weights = sorted({k[1:] for row in finetune_gain["folds"] for k in row if k.startswith("w") and
+                          not k.endswith("_s")}, key=float)
+        lines += ["### Fine-tuning in the app on corrected photos (`benchmarks/finetune_gain.py`)", "",
+                  f"{len(finetune_gain['folds'])}-fold on the clinical photos, starting from `{finetune_gain['model']}` "
+                  "(a model that never saw a clinical photo, standing in for a clinic's first use); the other folds' "
+                  "reference masks play the user's corrections; mean per-image skin Jaccard on the held-out fold:", "",
+                  "| fold | model in use | " + " | ".join(f"fine-tuned, changed pixels x{w}" for w in weights) + " |",
+                  "|---|---:|" + "---:|" * len(weights)]
+        for row in finetune_gain["folds"]:
+            lines.append(f"| {row['fold']} | {row['in_use']:.3f} | " +
+                         " | ".join(f"{row['w' + w]:.3f} ({row['w' + w + '_s']:.0f} s)" for w in weights) + " |")
+        n = len(finetune_gain["folds"])
+        lines += ["| mean | " + f"{sum(r['in_use'] for r in finetune_gain['folds']) / n:.3f} | " +
+                  " | ".join(f"{sum(r['w' + w] for r in finetune_gain['folds']) / n:.3f}" for w in weights) + " |", ""]
     if pretrained_report is not None:
         lines += ["### The pretrained stage alone (before fine-tuning; clinical photos never seen)", "",
                   _report_rows(pretrained_report), ""]
     behind = [
         f"{name} ({metric.replace('_', ' ')})"
-        for name, entry in report["sets"].items()
+        for name, entry in [*report["sets"].items(), *(kfold_report or {}).get("sets", {}).items()]
         for metric in ("jaccard", "background_jaccard")
         if any(entry["methods"]["model"]["summary"][metric]["mean"] <= entry["methods"][rule]["summary"][metric]["mean"]
                for rule in entry["methods"] if rule != "model")
@@ -111,7 +126,8 @@ def render_card(model_json: Path, report: dict[str, Any], benchmark: dict[str, A
         "",
         "## Limits",
         "- Trained on few photos of people in real scenes (ECU, 69 training photos): expect misses on small faces in "
-        "group photos and false skin on skin-coloured clutter (wood, sand).",
+        "group photos and false skin on skin-coloured clutter (wood, sand). Seen on test photos: white or pale "
+        "clothing and blond hair are sometimes called skin, and depigmented patches (vitiligo) are partly missed.",
         "- The clinical set is small (15 photos, mostly close-ups); background rejection on clinical photos is "
         "measured on little background.",
         "- Paper Table I at this desktop size is not in this card yet.",
@@ -129,13 +145,15 @@ def main() -> None:
     parser.add_argument("--report", type=Path, required=True, help="report.json of `skinseg report --out`")
     parser.add_argument("--pretrained-report", type=Path, default=None)
     parser.add_argument("--kfold-report", type=Path, default=None, help="report.json of `skinseg report --clinical-kfold`")
+    parser.add_argument("--finetune-gain", type=Path, default=None, help="--out JSON of benchmarks/finetune_gain.py")
     parser.add_argument("--benchmark", type=Path, required=True, help="output of `skinseg benchmark --json`")
     parser.add_argument("--out", type=Path, default=model_card_path())
     parser.add_argument("--build-note", default=None, help="how this build departed from the recipe, if it did")
     args = parser.parse_args()
     card = render_card(args.model, json.loads(args.report.read_text()), json.loads(args.benchmark.read_text()),
                        json.loads(args.pretrained_report.read_text()) if args.pretrained_report else None,
-                       args.build_note, json.loads(args.kfold_report.read_text()) if args.kfold_report else None)
+                       args.build_note, json.loads(args.kfold_report.read_text()) if args.kfold_report else None,
+                       json.loads(args.finetune_gain.read_text()) if args.finetune_gain else None)
     args.out.write_text(card, encoding="utf-8")
     print(f"wrote {args.out}")
 

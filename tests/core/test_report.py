@@ -53,3 +53,15 @@ def test_model_card_shows_the_clinical_kfold(tiny_checkpoint):
     kfold["markdown"] = report_markdown(kfold)
     card = render_card(tiny_checkpoint, report, {"forward_ms": 1.0}, kfold_report=kfold)
     assert "3-fold" in card and "fold 2: 0.620" in card
+
+
+def test_model_card_shows_the_finetuning_gain(tiny_checkpoint):
+    summary = {k: {"mean": 0.7, "std": 0.2, "median": 0.7, "min": 0.3, "max": 0.9, "pooled": 0.71}
+               for k in ("jaccard", "dice", "background_jaccard")}
+    report = {"sets": {"sfa": {"n": 2, "methods": {m: {"summary": summary} for m in
+                                                   ("model", "kovac-rgb", "chai-ngan-ycrcb")}}}}
+    report["markdown"] = report_markdown(report)
+    gain = {"model": "pre.json", "folds": [{"fold": 0, "in_use": 0.3, "w1": 0.8, "w1_s": 60.0, "w3": 0.9, "w3_s": 70.0},
+                                           {"fold": 1, "in_use": 0.5, "w1": 0.6, "w1_s": 50.0, "w3": 0.7, "w3_s": 40.0}]}
+    card = render_card(tiny_checkpoint, report, {"forward_ms": 1.0}, finetune_gain=gain)
+    assert "changed pixels x3" in card and "| mean | 0.400 | 0.700 | 0.800 |" in card
