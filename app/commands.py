@@ -1,4 +1,8 @@
-"""Undoable changes to a PhotoDocument (one command per user action: a slider drag pushes one on release)."""
+"""Undoable changes to a PhotoDocument (one command per user action: a slider drag pushes one on release).
+
+Every command can `clone()` itself and be made `silent` (its redo and undo then do nothing): app.history rebuilds a
+stack that way to drop its oldest steps without touching the mask.
+"""
 
 from __future__ import annotations
 
@@ -12,17 +16,25 @@ from app.document import PhotoDocument
 
 
 class SetThresholdCommand(QUndoCommand):
+    nbytes = 0
+
     def __init__(self, document: PhotoDocument, old_step: int, new_step: int) -> None:
         super().__init__(f"Threshold {new_step / 100:.2f}")
         self.document = document
         self.old_step = old_step
         self.new_step = new_step
+        self.silent = False
+
+    def clone(self) -> SetThresholdCommand:
+        return SetThresholdCommand(self.document, self.old_step, self.new_step)
 
     def redo(self) -> None:
-        self.document.set_threshold_step(self.new_step)
+        if not self.silent:
+            self.document.set_threshold_step(self.new_step)
 
     def undo(self) -> None:
-        self.document.set_threshold_step(self.old_step)
+        if not self.silent:
+            self.document.set_threshold_step(self.old_step)
 
 
 class MaskEditCommand(QUndoCommand):
@@ -51,9 +63,16 @@ class MaskEditCommand(QUndoCommand):
         self.splines_before = splines_before
         self.splines_after = splines_after
         self._applied = applied
+        self.silent = False
+
+    def clone(self) -> MaskEditCommand:
+        """The same step, to be pushed again (its first redo() is not an announcement)."""
+        return MaskEditCommand(self.document, self.patch, self.text(), self.pixels, self.splines_before,
+                               self.splines_after, applied=False)
 
     @property
     def nbytes(self) -> int:
+        """Bytes of its mask difference (the spline regions are shared between steps: see app.history)."""
         return self.patch.nbytes
 
     def _apply(self, splines: tuple[Region, ...] | None) -> None:
@@ -68,6 +87,8 @@ class MaskEditCommand(QUndoCommand):
         document.region_changed(self.patch.bbox, committed=True)
 
     def redo(self) -> None:
+        if self.silent:
+            return
         if self._applied:
             self._applied = False
             self.document.set_splines(self.splines_after)
@@ -76,7 +97,8 @@ class MaskEditCommand(QUndoCommand):
         self._apply(self.splines_after)
 
     def undo(self) -> None:
-        self._apply(self.splines_before)
+        if not self.silent:
+            self._apply(self.splines_before)
 
 
 def mask_edit(document: PhotoDocument, bbox: BBox, before: np.ndarray, text: str,

@@ -9,19 +9,18 @@ changed it.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import QObject, Signal
-from PySide6.QtGui import QImage, QUndoStack
+from PySide6.QtGui import QImage, QUndoCommand, QUndoStack
 
 from skinseg_core.contours import Region
 from skinseg_core.maskpatch import BBox, clip_bbox
 from skinseg_core.probmap import THRESHOLD_STEPS, ProbabilityMap
 
-# Undo steps kept per photo. Mask steps are compressed XOR boxes (a brush stroke is ~1 KB, filling the holes of a
-# 12 MP mask a few tens of KB), so this bounds a photo's history to a few MB in practice (ADR 0005).
-UNDO_LIMIT = 200
+from app.history import DEFAULT_PHOTO_LIMIT_MB, MB, trim
 
 
 # The map comes from the network's 128-256 px output, bilinearly enlarged: above this many pixels on the long side an
@@ -37,6 +36,18 @@ def display_size(full_size: tuple[int, int], long_side: int) -> tuple[int, int]:
     return max(1, round(width * scale)), max(1, round(height * scale))
 
 
+@dataclass(frozen=True, eq=False)
+class Prediction:
+    """prob: the model's map; display_map: uint8 [h, w] probabilities * 255 at display resolution."""
+
+    prob: ProbabilityMap
+    threshold: float
+    display_map: np.ndarray
+
+    def skin_area(self) -> tuple[int, int]:
+        return self.prob.area(round(self.threshold * THRESHOLD_STEPS)), self.prob.pixels
+
+
 class PhotoDocument(QObject):
     image_changed = Signal()
     map_changed = Signal()
@@ -45,13 +56,16 @@ class PhotoDocument(QObject):
     mask_committed = Signal(object)  # BBox changed by a command (do, undo, redo): what autosave journals
     splines_changed = Signal()
     editing_started = Signal()
+    history_pushed = Signal(int)  # after a step was pushed: how many old steps were dropped to stay within the limit
 
     def __init__(self, path: Path, threshold_step: int, display_long_side: int, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.path = path
         self.display_long_side = display_long_side
         self.undo_stack = QUndoStack(self)
-        self.undo_stack.setUndoLimit(UNDO_LIMIT)
+        self.history_limit = DEFAULT_PHOTO_LIMIT_MB * MB  # bytes of undo history (app.history)
+        self.mask_version = 0  # counts changes of the corrected mask: work started on an older one is stale
+        self.started_from: tuple[tuple, int] | None = None  # (the model's mask it began as, mask_version then)
         self.mask: np.ndarray | None = None  # uint8 0/1 [H, W] corrected mask at full resolution
         self.display_mask: np.ndarray | None = None  # uint8 0/255 [h, w], mask sampled at display pixel centres
         self.mask_area = 0
@@ -63,8 +77,18 @@ class PhotoDocument(QObject):
         self.full_size: tuple[int, int] | None = None
         self.full_resolution = False  # True once rgb holds every pixel of the photo
         self.prob: ProbabilityMap | None = None
+        self.prediction: Prediction | None = None  # the model's mask a correction started from, once asked for
         self.display_map: np.ndarray | None = None  # uint8 [h, w] probabilities * 255 at display resolution
         self._threshold_step = int(threshold_step)
+
+    def push(self, command: QUndoCommand) -> None:
+        """Push an undo step, then drop the oldest steps if the history holds more than history_limit bytes."""
+        self.undo_stack.push(command)
+        self.history_pushed.emit(trim(self.undo_stack, self.history_limit))
+
+    def set_history_limit(self, limit: int) -> None:
+        self.history_limit = limit
+        trim(self.undo_stack, limit)
 
     @property
     def threshold_step(self) -> int:
@@ -108,6 +132,17 @@ class PhotoDocument(QObject):
         self.mask = None
         self.display_mask = None
         self.splines = None
+        self.mask_version += 1
+        self.prediction = None
+
+    # ---- the model's own prediction (before / after) ----------------------------------------------------------
+
+    def set_prediction(self, prob: ProbabilityMap, threshold: float) -> None:
+        """The model's mask the correction started from: its map (kept in the sidecar) and threshold."""
+        long_side = min(self.display_long_side, OVERLAY_MAX_LONG_SIDE)
+        shape = (self.display_map.shape[1], self.display_map.shape[0]) if self.display_map is not None else \
+            display_size(prob.full_size, long_side)
+        self.prediction = Prediction(prob, threshold, prob.display_u8(shape))
 
     # ---- the corrected mask ---------------------------------------------------------------------------------
 
@@ -131,6 +166,7 @@ class PhotoDocument(QObject):
         self.display_mask = np.zeros((dh, dw), np.uint8)
         self.mask_area = int(np.count_nonzero(mask))
         self.splines = None
+        self.mask_version += 1
         self._update_display((0, 0, width, height))
         self.mask_changed.emit((0, 0, width, height))
 
@@ -140,7 +176,9 @@ class PhotoDocument(QObject):
             return True
         if self.prob is None:
             return False
+        origin = ("model", id(self.prob), self._threshold_step)
         self.set_mask(self.prob.mask(self.threshold).view(np.uint8))
+        self.started_from = (origin, self.mask_version)  # what the mask is, until its first change
         self.editing_started.emit()
         self.mask_committed.emit((0, 0, self.mask.shape[1], self.mask.shape[0]))  # journalled as the first edit
         return True
@@ -169,6 +207,7 @@ class PhotoDocument(QObject):
 
     def region_changed(self, bbox: BBox, committed: bool = False) -> None:
         """Tell the views (and, if committed, autosave) that mask[bbox] changed in place."""
+        self.mask_version += 1
         self._update_display(bbox)
         self.mask_changed.emit(bbox)
         if committed:

@@ -1,24 +1,43 @@
-"""Correcting the open photo's mask: starting an edit, pushing one command per edit, whole-mask operations, and the
-settings the tools share (brush size, cut-out mode).
+"""Correcting the open photo's mask: starting an edit, pushing one command per edit, whole-mask operations, the
+settings the tools share (brush size, cut-out mode), and fitting spline regions in a worker.
 
 Tools (app/canvas/tools) draw live into the document's mask and hand their change to `MaskEditor.commit`, which
 turns it into one undo step.
+
+Spline regions (skinseg_core.contours) take 0.1-2 s to fit on a 12 MP mask, so `splines()` never fits them on the
+GUI thread: it starts a worker and returns None, and `splines_ready` says when to ask again. A result is used only
+if the mask it was fitted to is still the document's (its `mask_version`, or the model's map and threshold for a
+photo not corrected yet); a stale one is dropped and the current mask fitted instead.
 """
 
 from __future__ import annotations
 
+from collections.abc import Generator
+
 import numpy as np
 from PySide6.QtCore import QObject, Signal
 
-from skinseg_core.contours import Region, fit_regions
+from skinseg_core.contours import Region, iter_fit_regions
 from skinseg_core.maskpatch import BBox, bbox_of
 from skinseg_core.postprocess import fill_holes, remove_small_islands
+from skinseg_core.probmap import ProbabilityMap
 
 from app.commands import mask_edit
 from app.document import PhotoDocument
+from app.workers import Worker, WorkerPool
 
 MIN_BRUSH, MAX_BRUSH = 1, 2000
 BRUSH_STEP = 1.25
+
+
+def fit_splines(source: np.ndarray | tuple[ProbabilityMap, float]) -> Generator[int, None, tuple[Region, ...]]:
+    """Worker function: spline regions of a mask (uint8 0/1 [H, W], a copy the GUI thread no longer writes to), or
+    of the model's mask (map, threshold), made here too since a 12 MP threshold takes a while. Yields the regions
+    done, so a cancelled fit stops between regions."""
+    if isinstance(source, tuple):
+        prob, threshold = source
+        source = prob.mask(threshold).view(np.uint8)
+    return (yield from iter_fit_regions(source))
 
 
 class MaskEditor(QObject):
@@ -26,12 +45,16 @@ class MaskEditor(QObject):
     brush_size_changed = Signal(int)
     subtract_changed = Signal(bool)
     edited = Signal(object, int)  # document, pixels changed: one per pushed edit (effort counting)
+    splines_ready = Signal(object)  # document whose spline regions were fitted: ask splines() again
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.document: PhotoDocument | None = None
         self._brush_size = 40
         self._subtract = False
+        self.pool = WorkerPool("splines", 1, self)
+        self._fit: tuple[PhotoDocument, tuple, Worker] | None = None  # the fit running: for what, and its worker
+        self._preview: tuple[PhotoDocument, tuple, tuple[Region, ...]] | None = None  # fitted to the model's mask
 
     # ---- shared tool settings ----
     @property
@@ -83,7 +106,7 @@ class MaskEditor(QObject):
             return False
         if splines_after is None:
             document.set_splines(None)
-        document.undo_stack.push(command)
+        document.push(command)
         self.edited.emit(document, command.pixels)
         return True
 
@@ -112,9 +135,71 @@ class MaskEditor(QObject):
         return self.replace_mask(document, remove_small_islands(document.mask, min_area),
                                  f"Remove islands under {min_area} px")
 
-    def splines(self, document: PhotoDocument) -> tuple[Region, ...]:
-        """The document's spline regions, fitted from its mask when missing (the mask itself does not change)."""
-        if document.splines is None:
-            assert document.mask is not None
-            document.set_splines(fit_regions(document.mask))
-        return document.splines
+    # ---- spline regions, fitted in a worker ----
+    @staticmethod
+    def _key(document: PhotoDocument) -> tuple:
+        """What a fit for the document's current mask is fitted to."""
+        if document.mask is not None:
+            return ("mask", document.mask_version)
+        return ("model", id(document.prob), document.threshold_step)
+
+    @property
+    def fitting(self) -> bool:
+        return self._fit is not None
+
+    def splines(self, document: PhotoDocument) -> tuple[Region, ...] | None:
+        """The spline regions of the document's mask (or, before its first edit, of the model's mask at its
+        threshold); None while they are being fitted in the background: `splines_ready` follows."""
+        key = self._key(document)
+        if self._preview is not None and self._preview[0] is not document:
+            self._preview = None  # another photo's: its pixels need not stay in memory
+        if document.mask is not None and document.splines is not None:
+            return document.splines
+        if (document.mask is not None and self._preview is not None and self._preview[0] is document
+                and document.started_from == (self._preview[1], document.mask_version)):
+            document.splines = self._preview[2]  # the mask editing began with is the one they were fitted to
+            return document.splines
+        if document.mask is None and self._preview is not None and self._preview[:2] == (document, key):
+            return self._preview[2]
+        if document.mask is None and document.prob is None:
+            return ()
+        if self._fit is not None:
+            if self._fit[:2] == (document, key):
+                return None
+            self._fit[2].cancel()  # stale: its result would be dropped anyway
+            self.pool.try_take(self._fit[2])
+        source = document.mask.copy() if document.mask is not None else (document.prob, document.threshold)
+        worker = Worker(fit_splines, source)
+        worker.signals.returned.connect(self._fitted)
+        worker.signals.errored.connect(self._fit_failed)
+        self._fit = (document, key, worker)
+        self.pool.start(worker)
+        return None
+
+    def _finished(self) -> tuple[PhotoDocument, tuple] | None:
+        sender = self.sender()
+        if self._fit is None or self._fit[2].signals is not sender:
+            return None  # a fit that was superseded
+        document, key, _ = self._fit
+        self._fit = None
+        return document, key
+
+    def _fitted(self, regions: tuple[Region, ...]) -> None:
+        done = self._finished()
+        if done is None:
+            return
+        document, key = done
+        if self._key(document) == key:
+            if key[0] == "mask":
+                document.set_splines(regions)
+            else:
+                self._preview = (document, key, regions)
+        # else: the mask changed while it was fitted; whoever asks again gets a fit of the current one
+        self.splines_ready.emit(document)
+
+    def _fit_failed(self, error: BaseException) -> None:
+        if self._finished() is not None:
+            self.message.emit(f"The mask could not be turned into curves: {error}")
+
+    def shutdown(self) -> None:
+        self.pool.shutdown()

@@ -28,7 +28,6 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import (
     QApplication,
     QDockWidget,
-    QUndoView,
     QFileDialog,
     QLabel,
     QMainWindow,
@@ -58,11 +57,14 @@ from app.canvas import PhotoScene, PhotoView
 from app.canvas.overlay import OverlayRenderer, rgb_image
 from app.commands import SetThresholdCommand
 from app.display_panel import DisplayPanel
-from app.document import PhotoDocument
+from app.document import PhotoDocument, Prediction
 from app.errors import show_error
 from app.export_dialog import ExportDialog
+from app.history import HistoryPanel
 from app.finetune_panel import FinetunePanel
 from app.finetuning import FinetuneController, FinetuneResult, discard
+from app.history import DEFAULT_TOTAL_LIMIT_MB, MB, trim_all
+from app.identity import APP_NAME, app_icon
 from app.exporting import build_job, run_export
 from app.opening import expand_paths, no_photos_error
 from app.preferences import PreferencesDialog
@@ -107,7 +109,8 @@ class MainWindow(QMainWindow):
     ) -> None:
         super().__init__(parent)
         self.setObjectName("main_window")
-        self.setWindowTitle("SkinSeg")
+        self.setWindowTitle(APP_NAME)
+        self.setWindowIcon(app_icon())
         self.setAcceptDrops(True)
         self.settings = AppSettings(settings if settings is not None else default_settings())
         self.display_long_side = display_long_side or screen_long_side()
@@ -142,6 +145,8 @@ class MainWindow(QMainWindow):
 
         self.editor = MaskEditor(self)
         self.editor.message.connect(lambda text: self.statusBar().showMessage(text, 6000))
+        self.editor.splines_ready.connect(self._splines_ready)
+        self.history_total_limit = DEFAULT_TOTAL_LIMIT_MB * MB  # all photos' undo histories together
         self.autosaver = Autosaver(self.service.sidecar, self.io_pool, self)
         self.autosaver.effort_changed.connect(self._effort_changed)
         self.autosaver.failed.connect(lambda error: show_error(self, error, "save the corrections"))
@@ -163,10 +168,10 @@ class MainWindow(QMainWindow):
         self.panel.threshold_previewed.connect(self._threshold_previewed)
         self.panel.threshold_committed.connect(self._threshold_committed)
         self.display_dock = self._dock("Display", "display_dock", self.panel, Qt.DockWidgetArea.RightDockWidgetArea)
-        self.undo_view = QUndoView(self.undo_group)
-        self.undo_view.setObjectName("undo_view")
-        self.undo_view.setEmptyLabel("Opened")
-        self.history_dock = self._dock("History", "history_dock", self.undo_view,
+        self.history_panel = HistoryPanel(self.undo_group, self)
+        self.history_panel.set_limit(self.settings.history_limit_mb * MB)
+        self.undo_view = self.history_panel.view
+        self.history_dock = self._dock("History", "history_dock", self.history_panel,
                                        Qt.DockWidgetArea.RightDockWidgetArea)
 
         self._create_actions()
@@ -189,6 +194,7 @@ class MainWindow(QMainWindow):
         self._connect_service()
 
         self.view.zoom_changed.connect(self._zoom_changed)
+        self.view.refused.connect(lambda text: self.statusBar().showMessage(text, 6000))
         QGuiApplication.styleHints().colorSchemeChanged.connect(self._system_scheme_changed)
         self.apply_theme(self.settings.theme)
 
@@ -289,6 +295,9 @@ class MainWindow(QMainWindow):
                                     name="show_uncertainty")
         self.contour_action = a("Show as &Contour", self._contour_toggled, "mdi6.vector-polygon", ["C"],
                                 "Outline the skin instead of filling it", checkable=True, name="show_contour")
+        self.compare_action = a("Show the Model's &Prediction", self._compare_toggled, "mdi6.compare", ["M"],
+                                "Before / after: show the model's own mask instead of your correction",
+                                checkable=True, name="show_prediction")
 
         self.segment_action = a("&Segment Photo", self.segment_current, "mdi6.auto-fix", ["S", "Ctrl+R"],
                                 "Segment the open photo")
@@ -382,7 +391,7 @@ class MainWindow(QMainWindow):
         for action in (self.fit_action, self.actual_size_action, self.zoom_in_action, self.zoom_out_action):
             view_menu.addAction(action)
         view_menu.addSeparator()
-        for action in (self.overlay_action, self.contour_action, self.uncertainty_action):
+        for action in (self.overlay_action, self.contour_action, self.uncertainty_action, self.compare_action):
             view_menu.addAction(action)
         view_menu.addSeparator()
         view_menu.addAction(self.previous_action)
@@ -443,7 +452,7 @@ class MainWindow(QMainWindow):
         toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonIconOnly)
         for action in (self.open_folder_action, self.open_files_action, None, self.previous_action,
                        self.next_action, None, self.segment_action, self.segment_all_action, None,
-                       self.overlay_action, self.contour_action, self.uncertainty_action, None,
+                       self.overlay_action, self.contour_action, self.uncertainty_action, self.compare_action, None,
                        self.fit_action, self.actual_size_action, self.zoom_in_action, self.zoom_out_action, None,
                        self.undo_action, self.redo_action, None, *self.tool_actions.values(), self.subtract_action,
                        None, self.export_action, self.finetune_action):
@@ -466,6 +475,11 @@ class MainWindow(QMainWindow):
         self.device_label = QLabel(objectName="device_label")
         self.zoom_label = QLabel("", objectName="zoom_label")
         self.zoom_label.setMinimumWidth(48)
+        self.compare_label = QLabel(objectName="compare_label")
+        self.compare_label.setStyleSheet("QLabel { background: #b03a2e; color: white; padding: 1px 8px; "
+                                         "border-radius: 3px; }")
+        self.compare_label.hide()
+        bar.addPermanentWidget(self.compare_label)
         for widget in (self.progress_bar, self.cancel_button, self.model_label, self.device_label, self.zoom_label):
             bar.addPermanentWidget(widget)
         self._update_model_label()
@@ -549,12 +563,14 @@ class MainWindow(QMainWindow):
         dialog = PreferencesDialog(
             device=self.service.device, available=available_devices(), auto_segment=self.settings.auto_segment,
             style=self.panel.overlay_style, default_threshold=self.settings.default_threshold,
-            model_threshold=model.threshold if model else 0.5, parent=self)
+            model_threshold=model.threshold if model else 0.5, history_limit_mb=self.settings.history_limit_mb,
+            parent=self)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.device_chosen.connect(self.set_device)
         dialog.auto_segment_changed.connect(self.auto_segment_action.setChecked)
         dialog.overlay_style_changed.connect(self._preferred_style_changed)
         dialog.default_threshold_changed.connect(self._default_threshold_changed)
+        dialog.history_limit_changed.connect(self.set_history_limit)
         dialog.open()
         return dialog
 
@@ -663,6 +679,8 @@ class MainWindow(QMainWindow):
             document.mask_changed.connect(self._document_mask_changed)
             document.mask_committed.connect(self._document_mask_committed)
             document.splines_changed.connect(self._document_splines_changed)
+            document.history_pushed.connect(self._history_pushed)
+            document.set_history_limit(self.settings.history_limit_mb * MB)
             self.autosaver.watch(document)
             self.documents[path] = document
         self.document = document
@@ -798,6 +816,8 @@ class MainWindow(QMainWindow):
         if self.view.tool is tool:
             return
         self.view.set_tool(tool)
+        if self.compare_action.isChecked():
+            self.tools["spline"].item.setVisible(False)  # the curves are the correction's: not shown before / after
         if not self.tool_actions[name].isChecked():
             self.tool_actions[name].setChecked(True)
 
@@ -819,6 +839,26 @@ class MainWindow(QMainWindow):
     def _document_splines_changed(self) -> None:
         if self.sender() is self.document and self.view.tool is self.tools["spline"]:
             self.tools["spline"].document_changed()
+
+    def _splines_ready(self, document: PhotoDocument) -> None:
+        if self.statusBar().currentMessage().startswith("Fitting curves"):
+            self.statusBar().clearMessage()
+        if document is self.document and self.view.tool is self.tools["spline"]:
+            self.tools["spline"].document_changed()
+
+    def _history_pushed(self, _dropped: int) -> None:
+        """Keep every photo's undo history together within history_total_limit."""
+        current = self.document.undo_stack if self.document is not None else None
+        trim_all([d.undo_stack for d in self.documents.values()], current, self.history_total_limit)
+        self.history_panel.refresh()
+
+    def set_history_limit(self, megabytes: int) -> None:
+        """Undo history per photo (Edit › Preferences): applies at once, to every open photo."""
+        self.settings.history_limit_mb = megabytes
+        limit = self.settings.history_limit_mb * MB
+        for document in self.documents.values():
+            document.set_history_limit(limit)
+        self.history_panel.set_limit(limit)
 
     def _effort_changed(self, path: Path, effort: dict) -> None:
         self.photo_list.set_effort(path, effort)
@@ -949,16 +989,60 @@ class MainWindow(QMainWindow):
         corrected = document is not None and document.corrected
         self.panel.threshold_slider.setEnabled(not corrected)  # a corrected mask no longer depends on it
         self.panel.threshold_spin.setEnabled(not corrected)
+        self._show_compare_hint()
         if document is None or shown is None:
             self.scene.set_overlay(None, None)
             self.panel.set_area(None)
             return
+        threshold = 0.5 if corrected else document.threshold
+        area = document.skin_area()
+        prediction = self._prediction() if self.compare_action.isChecked() and corrected else None
+        if prediction is not None:  # before / after: the model's own mask in place of the correction
+            shown, threshold, area = prediction.display_map, prediction.threshold, prediction.skin_area()
         if self.renderer.display_map is not shown:
             self.renderer.set_map(shown)
         style = self.panel.overlay_style
-        threshold = 0.5 if corrected else document.threshold
         self.scene.set_overlay(self.renderer.fill(threshold, style), self.renderer.contour(threshold, style))
-        self.panel.set_area(document.skin_area())
+        self.panel.set_area(area)
+
+    def _prediction(self) -> Prediction | None:
+        """The open photo's prediction as the model made it: the map kept in the sidecar when the correction began
+        (at the threshold of then), or the map in use when none was kept."""
+        document = self.document
+        if document is None:
+            return None
+        if document.prediction is None:
+            sidecar = self.service.sidecar(document.path)
+            record = sidecar.record(document.path)
+            prob = sidecar.read_prediction(document.path) or document.prob
+            if prob is None:
+                return None
+            document.set_prediction(prob, record.prediction_threshold or document.threshold)
+        return document.prediction
+
+    def _compare_toggled(self, on: bool) -> None:
+        self.view.read_only = ("Showing the model's prediction: press M to go back to your correction and edit "
+                               "it.") if on else ""
+        spline = self.tools["spline"].item
+        spline.setVisible(not on and self.view.tool is self.tools["spline"])
+        for action in (self.fill_holes_action, self.remove_islands_action, self.delete_point_action,
+                       self.corner_action):
+            action.setEnabled(not on)  # they would change a correction that is not shown
+        self.redraw_overlay()
+
+    def _show_compare_hint(self) -> None:
+        document = self.document
+        if not self.compare_action.isChecked() or document is None:
+            self.compare_label.hide()
+            return
+        if document.corrected:
+            prediction = self._prediction()
+            text = ("Before: the model's prediction" + (f" at {prediction.threshold:.2f}" if prediction else "")
+                    + " — M shows your correction")
+        else:
+            text = "Not corrected yet: the overlay is the model's prediction — M to leave"
+        self.compare_label.setText(text)
+        self.compare_label.show()
 
     def _style_changed(self, style: OverlayStyle) -> None:
         self.settings.save_overlay_style(style)
@@ -992,7 +1076,7 @@ class MainWindow(QMainWindow):
         origin = self._drag_origin if self._drag_origin is not None else document.threshold_step
         self._drag_origin = None
         if origin != step:
-            document.undo_stack.push(SetThresholdCommand(document, origin, step))
+            document.push(SetThresholdCommand(document, origin, step))
         else:
             document.set_threshold_step(step)
 
@@ -1006,6 +1090,7 @@ class MainWindow(QMainWindow):
         if document is self.document:
             self.panel.set_threshold_step(step)
             self.redraw_overlay()
+            self._tool_document_changed()  # the spline tool shows the model's mask at this threshold
 
     # ------------------------------------------------------------------------------------------------------------
     # Export
@@ -1128,6 +1213,7 @@ class MainWindow(QMainWindow):
             discard(self.finetune_result)
             self.finetune_result = None
         self.io_pool.shutdown()
+        self.editor.shutdown()
         self.service.shutdown()
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override

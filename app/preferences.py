@@ -1,4 +1,5 @@
-"""Edit › Preferences: device, segmenting on open, the default overlay and threshold. Every change applies at once
+"""Edit › Preferences: device, segmenting on open, the default overlay and threshold, the undo history kept per photo.
+Every change applies at once
 (there is no OK button to forget): the dialog only emits signals, the main window applies and stores them."""
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QSlider,
+    QSpinBox,
     QToolButton,
     QVBoxLayout,
     QWidget,
@@ -27,6 +29,7 @@ from skinseg_core.devices import DEVICE_CHOICES
 from skinseg_core.overlay import OverlayStyle
 
 from app.display_panel import MODES
+from app.history import DEFAULT_PHOTO_LIMIT_MB, MAX_PHOTO_LIMIT_MB, MIN_PHOTO_LIMIT_MB
 
 DEVICE_NAMES = {"auto": "Automatic (CUDA, then Apple MPS, then CPU)", "cpu": "CPU", "cuda": "CUDA (NVIDIA GPU)",
                 "mps": "Apple MPS"}
@@ -37,6 +40,7 @@ class PreferencesDialog(QDialog):
     auto_segment_changed = Signal(bool)
     overlay_style_changed = Signal(object)  # OverlayStyle
     default_threshold_changed = Signal(object)  # float, or None for the model's own threshold
+    history_limit_changed = Signal(int)  # MB of undo history per photo
 
     def __init__(
         self,
@@ -47,6 +51,7 @@ class PreferencesDialog(QDialog):
         style: OverlayStyle,
         default_threshold: float | None,
         model_threshold: float,
+        history_limit_mb: int = DEFAULT_PHOTO_LIMIT_MB,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
@@ -99,6 +104,15 @@ class PreferencesDialog(QDialog):
         self.model_threshold_check.toggled.connect(self._threshold_changed)
         self.threshold_spin.valueChanged.connect(self._threshold_changed)
 
+        self.history_spin = QSpinBox(objectName="pref_history_limit")
+        self.history_spin.setRange(MIN_PHOTO_LIMIT_MB, MAX_PHOTO_LIMIT_MB)
+        self.history_spin.setSuffix(" MB")
+        self.history_spin.setKeyboardTracking(False)
+        self.history_spin.setValue(history_limit_mb)
+        self.history_spin.setToolTip("Memory the undo history of each photo may use; beyond it the oldest steps are "
+                                     "dropped")
+        self.history_spin.valueChanged.connect(self.history_limit_changed)
+
         appearance = QHBoxLayout()
         appearance.addWidget(self.colour_button)
         appearance.addWidget(self.opacity_slider, 1)
@@ -112,6 +126,7 @@ class PreferencesDialog(QDialog):
         form.addRow("Overlay colour", appearance)
         form.addRow("Show the skin as", self.mode_combo)
         form.addRow("Default threshold", threshold_row)
+        form.addRow("Undo history per photo", self.history_spin)
         note = QLabel("Changes apply at once. The default threshold is used for photos whose threshold you have not "
                       "changed.", wordWrap=True)
         note.setEnabled(False)

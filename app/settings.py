@@ -9,6 +9,8 @@ from PySide6.QtCore import QByteArray, QSettings
 
 from skinseg_core.overlay import OverlayStyle
 
+from app.history import DEFAULT_PHOTO_LIMIT_MB, MAX_PHOTO_LIMIT_MB, MIN_PHOTO_LIMIT_MB
+
 MAX_RECENT = 8
 THEMES = ("system", "light", "dark")
 
@@ -75,6 +77,20 @@ class AppSettings:
     @default_threshold.setter
     def default_threshold(self, value: float | None) -> None:
         self.qsettings.setValue("segmentation/default_threshold", "" if value is None else round(float(value), 2))
+
+    # ---- editing ----
+    @property
+    def history_limit_mb(self) -> int:
+        """Undo history kept per photo, in MB (app.history)."""
+        try:
+            value = int(self.qsettings.value("editing/history_limit_mb", DEFAULT_PHOTO_LIMIT_MB))
+        except (TypeError, ValueError):
+            return DEFAULT_PHOTO_LIMIT_MB
+        return min(MAX_PHOTO_LIMIT_MB, max(MIN_PHOTO_LIMIT_MB, value))
+
+    @history_limit_mb.setter
+    def history_limit_mb(self, value: int) -> None:
+        self.qsettings.setValue("editing/history_limit_mb", int(value))
 
     # ---- display ----
     def overlay_style(self) -> OverlayStyle:

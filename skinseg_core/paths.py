@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import sysconfig
 from pathlib import Path
 
 import platformdirs
@@ -28,6 +29,29 @@ def bundled_model_path() -> Path:
 
 def model_card_path() -> Path:
     return repo_root() / "models" / "MODEL_CARD.md"
+
+
+def resources_dir() -> Path:
+    """The app's resources (icons): `resources/` in the checkout or the frozen bundle; after a (non-editable) wheel
+    install, the copy pyproject's data-files put under <prefix>/share/skinseg/resources."""
+    local = repo_root() / "resources"
+    if (local / "icons").is_dir():
+        return local
+    for scheme in (None, f"{os.name}_user"):
+        try:
+            data = sysconfig.get_path("data", scheme) if scheme else sysconfig.get_path("data")
+        except KeyError:
+            continue
+        installed = Path(data) / "share" / "skinseg" / "resources"
+        if installed.is_dir():
+            return installed
+    return local
+
+
+def app_icon_files() -> list[Path]:
+    """The app icon's PNG renderings (16 to 512 px), smallest first; empty when the resources are missing."""
+    sized = [(p.stem.removeprefix("skinseg-"), p) for p in (resources_dir() / "icons").glob("skinseg-*.png")]
+    return [p for _size, p in sorted((int(s), p) for s, p in sized if s.isdigit())]
 
 
 def user_data_dir() -> Path:

@@ -19,6 +19,7 @@ WHEEL_STEP = 1.25
 
 class PhotoView(QGraphicsView):
     zoom_changed = Signal(float)  # percent (100 = one photo pixel per device pixel)
+    refused = Signal(str)  # a tool was used while the view is read-only: why it did nothing
 
     def __init__(self, scene: PhotoScene, parent: QWidget | None = None) -> None:
         super().__init__(scene, parent)
@@ -40,6 +41,7 @@ class PhotoView(QGraphicsView):
         self._pan_from: QPoint | None = None
         self.placeholder = ""
         self.tool = None  # app.canvas.tools.Tool: gets the left button (and hover) when not panning
+        self.read_only = ""  # when set, why the tool gets no input (zoom and pan still work)
         self.viewport().setMouseTracking(True)
         self.set_dark(False)
 
@@ -121,7 +123,7 @@ class PhotoView(QGraphicsView):
             self.viewport().setCursor(Qt.CursorShape.OpenHandCursor)
             event.accept()
             return
-        if self.tool is not None and self.tool.key_press(event):
+        if self.tool is not None and not self.read_only and self.tool.key_press(event):
             event.accept()
             return
         super().keyPressEvent(event)
@@ -144,7 +146,10 @@ class PhotoView(QGraphicsView):
             event.accept()
             return
         if self.tool is not None and event.button() == Qt.MouseButton.LeftButton and self.sceneRect().isValid():
-            self.tool.press(self.mapToScene(event.position().toPoint()), event)
+            if self.read_only:
+                self.refused.emit(self.read_only)
+            else:
+                self.tool.press(self.mapToScene(event.position().toPoint()), event)
             event.accept()
             return
         super().mousePressEvent(event)
@@ -160,7 +165,8 @@ class PhotoView(QGraphicsView):
             event.accept()
             return
         if self.tool is not None and self.sceneRect().isValid():
-            self.tool.move(self.mapToScene(event.position().toPoint()), event)
+            if not self.read_only:
+                self.tool.move(self.mapToScene(event.position().toPoint()), event)
             event.accept()
             return
         super().mouseMoveEvent(event)
@@ -175,14 +181,16 @@ class PhotoView(QGraphicsView):
             event.accept()
             return
         if self.tool is not None and event.button() == Qt.MouseButton.LeftButton:
-            self.tool.release(self.mapToScene(event.position().toPoint()), event)
+            if not self.read_only:
+                self.tool.release(self.mapToScene(event.position().toPoint()), event)
             event.accept()
             return
         super().mouseReleaseEvent(event)
 
     def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:  # noqa: N802 - Qt override
         if self.tool is not None and event.button() == Qt.MouseButton.LeftButton and self.sceneRect().isValid():
-            self.tool.double_click(self.mapToScene(event.position().toPoint()), event)
+            if not self.read_only:
+                self.tool.double_click(self.mapToScene(event.position().toPoint()), event)
             event.accept()
             return
         super().mouseDoubleClickEvent(event)

@@ -7,13 +7,14 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtGui import QMouseEvent
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QLabel
 
 from app.autosave import SAVE_DELAY_MS
 from skinseg_core.imageio import read_mask
@@ -208,7 +209,8 @@ def test_undo_redo_sequences_restore_masks_exactly(qtbot, editing) -> None:
 def spline_tool(qtbot, window):
     key(qtbot, window, Qt.Key.Key_N)
     tool = window.tools["spline"]
-    assert tool.regions, "the model's mask was turned into spline regions"
+    qtbot.waitUntil(lambda: bool(tool.regions), timeout=WAIT_MS)  # fitted in a worker
+    assert not tool.pending, "the model's mask was turned into spline regions"
     return tool
 
 
@@ -309,6 +311,184 @@ def test_spline_draw_a_new_region_and_cut_one(qtbot, editing) -> None:
     assert window.document.mask[120, 100] == 1  # the rest of the ring stays
 
 
+def test_spline_fitting_runs_in_a_worker_and_a_stale_fit_is_dropped(qtbot, editing, monkeypatch) -> None:
+    """The curves are fitted off the GUI thread; a fit of a mask that changed meanwhile is thrown away and the
+    current mask fitted instead."""
+    import app.editing
+
+    window = editing
+    gate = threading.Event()
+    started, fitted = [], []
+    real = app.editing.fit_splines
+
+    def held(source):  # noqa: ANN001, ANN202 - the worker function, held until the test lets it go
+        started.append(source)
+        gate.wait(WAIT_MS / 1000)
+        regions = yield from real(source)
+        fitted.append(regions)
+        return regions
+
+    monkeypatch.setattr(app.editing, "fit_splines", held)
+    key(qtbot, window, Qt.Key.Key_N)
+    tool = window.tools["spline"]
+    assert tool.pending and tool.regions == () and window.editor.fitting  # nothing fitted on the GUI thread
+    zoom = window.view.zoom_percent()
+    key(qtbot, window, Qt.Key.Key_Plus)  # the window still answers
+    assert window.view.zoom_percent() > zoom
+    click(qtbot, window, 160, 60)  # on the ring: edits wait for the curves, with a word why
+    assert window.document.mask is None and "fitted" in window.statusBar().currentMessage()
+    window.fill_holes_action.trigger()  # the mask changes while the model's mask is being fitted
+    assert window.document.mask[120, 160] == 1
+    gate.set()
+    qtbot.waitUntil(lambda: not tool.pending and bool(tool.regions), timeout=WAIT_MS)
+    # The first fit (the model's mask: a ring) was stopped at its first region, the filled mask fitted instead.
+    assert len(started) == 2 and isinstance(started[0], tuple) and len(fitted) == 1
+    (region,) = tool.regions  # a disc, no hole
+    assert region.editable and region.holes == ()
+    assert window.document.splines is tool.regions
+
+
+def test_undo_history_is_bounded_by_memory_dropping_the_oldest_steps(qtbot, editing) -> None:
+    from app.history import history_bytes
+
+    window = editing
+    document = window.document
+    key(qtbot, window, Qt.Key.Key_B)
+    window.editor.set_brush_size(6)
+    limit = 8 * 1024  # bytes: a few strokes (a step costs ~0.6-1 KB)
+    document.set_history_limit(limit)
+    states = [model_mask(window)]
+    for k in range(14):
+        y = 10 + 15 * k
+        drag(qtbot, window, [(10, y), (80, y + 5), (150, y)])  # one drag, one step
+        states.append(document.mask.copy())
+    stack = document.undo_stack
+    assert history_bytes(stack) <= limit
+    kept = stack.count()
+    assert 3 <= kept < 14 and stack.index() == kept  # the oldest steps went
+    assert all(stack.text(i) == "Brush" for i in range(kept))
+    label = window.history_panel.memory_label
+    assert f"{kept} steps" in label.text() and "of 8 KB" in label.text() and "oldest steps" in label.toolTip()
+    for k in range(kept):  # undo as far as the history goes: each step exactly
+        key(qtbot, window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+        assert np.array_equal(document.mask, states[14 - k - 1])
+    assert not stack.canUndo()
+    for k in range(kept):
+        key(qtbot, window, Qt.Key.Key_Y, Qt.KeyboardModifier.ControlModifier)
+    assert np.array_equal(document.mask, states[-1])
+    assert document.mask_area == int(document.mask.sum())
+
+
+def test_undo_history_trim_keeps_redo_steps_and_the_clean_state_and_changes_nothing(qtbot) -> None:
+    from PySide6.QtGui import QUndoCommand, QUndoStack
+
+    from app.history import COMMAND_OVERHEAD, drop_oldest, history_bytes, trim
+
+    log: list[str] = []
+
+    class Step(QUndoCommand):
+        nbytes = 1000
+
+        def __init__(self, name: str) -> None:
+            super().__init__(name)
+            self.silent = False
+
+        def clone(self) -> Step:
+            return Step(self.text())
+
+        def redo(self) -> None:
+            if not self.silent:
+                log.append(f"redo {self.text()}")
+
+        def undo(self) -> None:
+            if not self.silent:
+                log.append(f"undo {self.text()}")
+
+    stack = QUndoStack()
+    for k in range(6):
+        stack.push(Step(f"s{k}"))
+    stack.undo()
+    stack.undo()  # s4 and s5 can be redone
+    stack.setIndex(3)
+    stack.setClean()
+    stack.setIndex(4)
+    log.clear()
+    assert drop_oldest(stack, 2) == 2
+    assert log == []  # rebuilding the stack undid and redid nothing
+    assert [stack.text(i) for i in range(stack.count())] == ["s2", "s3", "s4", "s5"]
+    assert stack.index() == 2 and stack.cleanIndex() == 1
+    stack.redo()
+    stack.undo()
+    stack.undo()
+    assert log == ["redo s4", "undo s4", "undo s3"]
+    assert drop_oldest(stack, 3) == 1  # never a step that is undone (s3, s4, s5 are redo steps now)
+    assert history_bytes(stack) == 3 * (1000 + COMMAND_OVERHEAD)
+    stack.setIndex(3)
+    assert trim(stack, 2 * (1000 + COMMAND_OVERHEAD)) == 2  # down to 75 % of the limit: the newest step only
+    assert [stack.text(i) for i in range(stack.count())] == ["s5"]
+    assert stack.cleanIndex() == -1  # the clean state went with the dropped steps
+
+
+def test_undo_history_limit_is_a_preference_and_all_photos_share_a_cap(qtbot, editing) -> None:
+    from app.history import MB, history_bytes
+
+    window = editing
+    dialog = window.show_preferences()
+    dialog.history_spin.setValue(64)
+    assert window.settings.history_limit_mb == 64 and window.document.history_limit == 64 * MB
+    assert "of 64.0 MB" in window.history_panel.memory_label.text()
+    dialog.close()
+    # The cap on all photos together: the photo not shown gives up its oldest steps first.
+    first = window.document
+    key(qtbot, window, Qt.Key.Key_B)
+    for y in (30, 60, 90, 120):
+        drag(qtbot, window, [(10, y), (100, y)])
+    first_count = first.undo_stack.count()
+    assert first_count == 4
+    key(qtbot, window, Qt.Key.Key_D)  # the next photo
+    qtbot.waitUntil(lambda: window.document is not first and window.document.rgb is not None, timeout=WAIT_MS)
+    second = window.document
+    second.set_map(disc_map(second.full_size))
+    window.history_total_limit = history_bytes(first.undo_stack) + 300  # less than two more steps
+    for y in (30, 60):
+        drag(qtbot, window, [(10, y), (100, y)])
+    assert second.undo_stack.count() == 2  # the shown photo keeps its steps
+    assert first.undo_stack.count() < first_count
+    assert history_bytes(first.undo_stack) + history_bytes(second.undo_stack) <= window.history_total_limit
+
+
+def test_before_after_shows_the_model_prediction_while_on(qtbot, editing) -> None:
+    window = editing
+    key(qtbot, window, Qt.Key.Key_B)
+    window.editor.set_brush_size(12)
+    drag(qtbot, window, [(10, 120), (40, 120), (70, 120)])  # skin the model did not see
+    corrected = window.document.mask.copy()
+    assert corrected[120, 20] == 1 and model_mask(window)[120, 20] == 0
+
+    def overlay_alpha(x: int, y: int) -> int:
+        return window.scene.overlay_item.pixmap().toImage().pixelColor(x, y).alpha()  # display = photo pixels here
+
+    assert overlay_alpha(20, 120) > 0
+    key(qtbot, window, Qt.Key.Key_M)
+    assert window.compare_action.isChecked()
+    label = window.findChild(QLabel, "compare_label")
+    assert label.isVisible() and "model's prediction" in label.text()
+    prediction = window.document.prediction
+    assert window.renderer.display_map is prediction.display_map and prediction.threshold == pytest.approx(0.5)
+    assert overlay_alpha(20, 120) == 0 and overlay_alpha(230, 120) > 0  # the model's mask, not the correction
+    from app.display_panel import format_area
+
+    assert prediction.skin_area()[0] == int(model_mask(window).sum())
+    assert window.panel.area_label.text() == format_area(*prediction.skin_area())  # the area is the model's too
+    drag(qtbot, window, [(200, 20), (260, 20)])  # the canvas is read-only meanwhile, and says why
+    window.fill_holes_action.trigger()  # (and so are the edits of the Edit menu)
+    assert np.array_equal(window.document.mask, corrected)
+    assert "prediction" in window.statusBar().currentMessage()
+    key(qtbot, window, Qt.Key.Key_M)
+    assert not window.compare_action.isChecked() and not label.isVisible()
+    assert window.renderer.display_map is window.document.display_mask and overlay_alpha(20, 120) > 0
+
+
 def test_autosave_writes_the_mask_and_empties_the_journal(qtbot, editing) -> None:
     window = editing
     key(qtbot, window, Qt.Key.Key_B)
@@ -355,7 +535,7 @@ import sys
 import numpy as np
 from pathlib import Path
 from PySide6.QtCore import QSettings, QTimer, QPointF
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QLabel
 app = QApplication(sys.argv[:1])
 from app import autosave
 from app.main_window import MainWindow

@@ -7,6 +7,8 @@ curves.
 - drag inside a region: move it; Delete with no point selected: remove the selected region
 - click outside every region: draw a new curve (close it on its first point, by double-clicking or Enter); it adds
   skin, or cuts it out in Cut Out mode or with Shift held at the first click
+
+The regions are fitted in a worker (MaskEditor.splines); until they arrive the tool shows none and edits nothing.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QKeyEvent, QMouseEvent, QPainter, QPainterPath, QPen
 from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem, QWidget
 
-from skinseg_core.contours import Curve, Region, fit_regions, nearest_on_curve, rasterise, sample_curve
+from skinseg_core.contours import Curve, Region, nearest_on_curve, rasterise, sample_curve
 from skinseg_core.maskpatch import union_bbox
 
 from app.canvas.tools.base import Tool
@@ -121,7 +123,7 @@ class SplineTool(Tool):
         self.item = SplineItem()
         self.regions: tuple[Region, ...] = ()
         self.selection: Selection | None = None
-        self._preview_for: PhotoDocument | None = None  # regions fitted from the model's mask, before any edit
+        self.pending = False  # the regions are being fitted
         self._drag: str | None = None  # "point" | "region"
         self._drag_from: QPointF | None = None
         self._drag_region: Region | None = None
@@ -145,14 +147,11 @@ class SplineTool(Tool):
         if self._drag is not None:
             return
         document = self.editor.document
-        if document is None or (document.mask is None and document.prob is None):
-            self.regions = ()
-        elif document.mask is not None:
-            self.regions = self.editor.splines(document)
-            self._preview_for = None
-        elif self._preview_for is not document:
-            self.regions = fit_regions(document.prob.mask(document.threshold))
-            self._preview_for = document
+        regions = self.editor.splines(document) if document is not None else ()
+        if regions is None and not self.pending:
+            self.editor.message.emit("Fitting curves to the mask…")
+        self.pending = regions is None
+        self.regions = regions or ()
         if self.selection is not None and self.selection.region >= len(self.regions):
             self.selection = None
         self._show()
@@ -166,15 +165,17 @@ class SplineTool(Tool):
         self.item.set_regions(self.regions if regions is None else regions, QRectF(0, 0, size[0], size[1]))
 
     def _document(self) -> PhotoDocument | None:
-        """The document, editing begun; its splines are the ones shown (fitted from the same mask)."""
-        preview = self.regions if self._preview_for is not None else None
+        """The document, editing begun, with its regions fitted (they are the ones shown); None, after saying why,
+        otherwise."""
         document = self.editor.editable_document()
         if document is None:
             return None
-        if preview is not None and document.splines is None:
-            document.splines = preview  # the mask begin_editing made is the one they were fitted to
-        self._preview_for = None
-        self.regions = self.editor.splines(document)
+        regions = self.editor.splines(document)
+        if regions is None:
+            self.pending = True
+            self.editor.message.emit("The curves are still being fitted: edit them in a moment.")
+            return None
+        self.regions = regions
         return document
 
     # ---- hit tests ----
@@ -220,6 +221,9 @@ class SplineTool(Tool):
     # ---- mouse ----
     def press(self, pos: QPointF, event: QMouseEvent) -> None:
         if event.button() != Qt.MouseButton.LeftButton:
+            return
+        if self.pending:
+            self.editor.message.emit("The curves are still being fitted: edit them in a moment.")
             return
         if self.draft:
             if len(self.draft) >= 3 and (pos - self.draft[0]).manhattanLength() <= self.tolerance():
