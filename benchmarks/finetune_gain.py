@@ -55,6 +55,10 @@ def main() -> int:
     parser.add_argument("--model", type=Path, default=None, help="model fine-tuned (default: the default model)")
     parser.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data" / "clinical_fitz17k")
     parser.add_argument("--folds", type=int, default=5)
+    parser.add_argument("--seed", type=int, default=0, help="k-fold seed (2018 matches `skinseg report --clinical-kfold`)")
+    parser.add_argument("--fold-models", type=Path, default=None, metavar="DIR",
+                        help="start fold i from DIR/fold<i+1>/skinseg-bundled.json instead of --model: the bundled "
+                             "recipe's k-fold models (`skinseg report --clinical-kfold`), which never saw that fold")
     parser.add_argument("--changed-weight", type=float, nargs="+", default=[1.0, 3.0])
     parser.add_argument("--epochs", type=int, default=APP_SETTINGS.epochs)
     parser.add_argument("--patience", type=int, default=APP_SETTINGS.patience)
@@ -71,7 +75,10 @@ def main() -> int:
     segmenter = Segmenter(model, device=args.device, backend="torch")
     rows = []
     with tempfile.TemporaryDirectory(prefix="skinseg-finetune-gain-") as scratch:
-        for fold, (train, test) in enumerate(kfold_splits(pairs, args.folds)):
+        for fold, (train, test) in enumerate(kfold_splits(pairs, args.folds, seed=args.seed)):
+            if args.fold_models is not None:
+                model = args.fold_models / f"fold{fold + 1}" / "skinseg-bundled.json"
+                segmenter = Segmenter(model, device=args.device, backend="torch")
             photos = corrected_copy(train, Path(scratch) / f"fold{fold}" / "photos", segmenter)
             row = {"fold": fold, "test": [p.image.name for p in test],
                    "in_use": evaluate_pairs(segmenter, test)["summary"]["jaccard"]["mean"]}
@@ -99,7 +106,7 @@ def main() -> int:
                                                             for w in args.changed_weight]
     print("| mean | " + " | ".join(f"{m:.4f}" for m in means) + " |")
     if args.out:
-        args.out.write_text(json.dumps({"model": str(model), "settings": settings.to_dict(), "folds": rows},
+        args.out.write_text(json.dumps({"model": str(args.fold_models or model), "settings": settings.to_dict(), "folds": rows},
                                        indent=1))
     return 0
 

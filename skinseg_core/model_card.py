@@ -20,13 +20,21 @@ SET_TERMS = {
 }
 
 
+GAIN_START = {
+    "best.json": "the pretrained stage, which never saw a clinical photo: a clinic's first use",
+    "kfold": "per fold, the bundled recipe's k-fold model that never saw that fold: the bundled model meeting new "
+             "clinical photos",
+}
+
+
 def _report_rows(report: dict[str, Any]) -> str:
     return report["markdown"]
 
 
 def render_card(model_json: Path, report: dict[str, Any], benchmark: dict[str, Any],
                 pretrained_report: dict[str, Any] | None = None, build_note: str | None = None,
-                kfold_report: dict[str, Any] | None = None, finetune_gain: dict[str, Any] | None = None) -> str:
+                kfold_report: dict[str, Any] | None = None,
+                finetune_gain: dict[str, Any] | list[dict[str, Any]] | None = None) -> str:
     loaded = load_checkpoint(model_json)
     info, model = loaded.info, loaded.model
     size = loaded.input_size
@@ -86,12 +94,13 @@ def render_card(model_json: Path, report: dict[str, Any], benchmark: dict[str, A
         lines += [f"### Clinical photos held out ({kfold_report['k']}-fold: stage 2 of the recipe run once per fold "
                   "from the same pretrained model, each photo scored by the model that never saw it)", "",
                   _report_rows(kfold_report), "", f"Mean skin Jaccard per fold: {folds}.", ""]
-    if finetune_gain is not None:
+    gains = [finetune_gain] if isinstance(finetune_gain, dict) else list(finetune_gain or [])
+    for finetune_gain in gains:
         weights = sorted({k[1:] for row in finetune_gain["folds"] for k in row if k.startswith("w") and
                           not k.endswith("_s")}, key=float)
         lines += ["### Fine-tuning in the app on corrected photos (`benchmarks/finetune_gain.py`)", "",
                   f"{len(finetune_gain['folds'])}-fold on the clinical photos, starting from `{finetune_gain['model']}` "
-                  "(a model that never saw a clinical photo, standing in for a clinic's first use); the other folds' "
+                  f"({GAIN_START.get(Path(finetune_gain['model']).name, 'the model in use')}); the other folds' "
                   "reference masks play the user's corrections; mean per-image skin Jaccard on the held-out fold:", "",
                   "| fold | model in use | " + " | ".join(f"fine-tuned, changed pixels x{w}" for w in weights) + " |",
                   "|---|---:|" + "---:|" * len(weights)]
@@ -145,7 +154,8 @@ def main() -> None:
     parser.add_argument("--report", type=Path, required=True, help="report.json of `skinseg report --out`")
     parser.add_argument("--pretrained-report", type=Path, default=None)
     parser.add_argument("--kfold-report", type=Path, default=None, help="report.json of `skinseg report --clinical-kfold`")
-    parser.add_argument("--finetune-gain", type=Path, default=None, help="--out JSON of benchmarks/finetune_gain.py")
+    parser.add_argument("--finetune-gain", type=Path, action="append", default=None,
+                        help="--out JSON of benchmarks/finetune_gain.py (repeat for several)")
     parser.add_argument("--benchmark", type=Path, required=True, help="output of `skinseg benchmark --json`")
     parser.add_argument("--out", type=Path, default=model_card_path())
     parser.add_argument("--build-note", default=None, help="how this build departed from the recipe, if it did")
@@ -153,7 +163,7 @@ def main() -> None:
     card = render_card(args.model, json.loads(args.report.read_text()), json.loads(args.benchmark.read_text()),
                        json.loads(args.pretrained_report.read_text()) if args.pretrained_report else None,
                        args.build_note, json.loads(args.kfold_report.read_text()) if args.kfold_report else None,
-                       json.loads(args.finetune_gain.read_text()) if args.finetune_gain else None)
+                       [json.loads(p.read_text()) for p in args.finetune_gain or []])
     args.out.write_text(card, encoding="utf-8")
     print(f"wrote {args.out}")
 
