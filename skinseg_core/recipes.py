@@ -24,6 +24,7 @@ from skinseg_core.checkpoint import CheckpointMeta, load_checkpoint, save_checkp
 from skinseg_core.data import SamplePair, folder_pairs, split_pairs
 from skinseg_core.devices import resolve_device
 from skinseg_core.errors import DataError
+from skinseg_core.imageio import list_photos
 from skinseg_core.models import build_model
 from skinseg_core.paths import BUNDLED_MODEL_NAME, repo_root
 from skinseg_core.training import Progress, TrainSettings, fit, run_fit
@@ -189,8 +190,6 @@ def train_bundled(data_root: str | Path, out: str | Path, device: str = "auto",
 
 def background_files(folder: Path) -> list[Path]:
     """The pictures in `folder`/images (or `folder` itself)."""
-    from skinseg_core.imageio import list_photos
-
     folder = Path(folder)
     images = folder / "images" if (folder / "images").is_dir() else folder
     if not images.is_dir():

@@ -62,6 +62,15 @@ def _record_events(window) -> list[dict]:
     return events
 
 
+def _start_endless_job(window, qtbot):
+    """Start a job that would train for ever and wait until it is training; returns its process."""
+    window.finetune_settings = ENDLESS
+    events = _record_events(window)
+    assert window.start_finetune()
+    qtbot.waitUntil(lambda: any(e["event"] in ("step", "epoch") for e in events), timeout=WAIT_MS)
+    return window.finetune.process
+
+
 def test_fine_tune_compare_adopt_and_roll_back(ready, qtbot, folder: Path, bundled: Path) -> None:
     window = ready
     window.finetune_settings = QUICK
@@ -118,11 +127,7 @@ def test_fine_tune_compare_adopt_and_roll_back(ready, qtbot, folder: Path, bundl
 
 def test_cancel_in_the_middle_keeps_the_model(ready, qtbot) -> None:
     window = ready
-    window.finetune_settings = ENDLESS
-    events = _record_events(window)
-    assert window.start_finetune()
-    qtbot.waitUntil(lambda: any(e["event"] in ("step", "epoch") for e in events), timeout=WAIT_MS)
-    process = window.finetune.process
+    process = _start_endless_job(window, qtbot)
     with qtbot.waitSignal(window.finetune.cancelled, timeout=30_000):
         qtbot.mouseClick(window.finetune_panel.cancel_button, Qt.MouseButton.LeftButton)
     assert process.poll() is not None
@@ -136,11 +141,7 @@ def test_cancel_in_the_middle_keeps_the_model(ready, qtbot) -> None:
 
 def test_a_killed_process_is_reported_and_the_app_recovers(ready, qtbot, folder: Path, bundled: Path) -> None:
     window = ready
-    window.finetune_settings = ENDLESS
-    events = _record_events(window)
-    assert window.start_finetune()
-    qtbot.waitUntil(lambda: any(e["event"] in ("step", "epoch") for e in events), timeout=WAIT_MS)
-    process = window.finetune.process
+    process = _start_endless_job(window, qtbot)
     with qtbot.waitSignal(window.finetune.failed, timeout=30_000) as failed:
         os.kill(process.pid, signal.SIGKILL)
     assert "stopped unexpectedly" in failed.args[0] and "unchanged" in failed.args[0]
