@@ -27,7 +27,7 @@ from skinseg_core.inference import Segmenter
 from skinseg_core.losses import jaccard_loss
 from skinseg_core.models import build_from_config, scores_to_probabilities
 from skinseg_core.onnx_backend import OnnxRunner, cached_export, onnxruntime_available
-from skinseg_core.preprocess import network_input
+from skinseg_core.preprocess import model_input
 
 PHOTO_SIZES = {"photo_1mp_ms": (1152, 864), "photo_12mp_ms": (4000, 3000), "photo_50mp_ms": (8165, 6124)}
 
@@ -85,7 +85,7 @@ def run_benchmark(model: str | Path | None = None, device: str = "auto", repeats
         "repeats": repeats,
     }
 
-    x = network_input(torch.rand(1, 3, size, size, device=dev)).contiguous(memory_format=torch.channels_last)
+    x = model_input(net, torch.rand(1, 3, size, size, device=dev)).contiguous(memory_format=torch.channels_last)
 
     def torch_forward() -> None:
         with torch.inference_mode():
@@ -128,7 +128,7 @@ def run_benchmark(model: str | Path | None = None, device: str = "auto", repeats
     masks = (torch.rand(16, 1, size, size, device=dev) > 0.5).float()
 
     def train_step() -> None:
-        loss = jaccard_loss(scores_to_probabilities(train_net(network_input(images))), masks)
+        loss = jaccard_loss(scores_to_probabilities(train_net(model_input(train_net, images))), masks)
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()

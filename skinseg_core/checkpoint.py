@@ -24,7 +24,7 @@ from skinseg_core.atomic import atomic_path, atomic_write_json
 from skinseg_core.errors import CheckpointError
 from skinseg_core.flops import count_parameters
 from skinseg_core.models import SegmentationNet, build_from_config
-from skinseg_core.preprocess import NORMALISATION
+from skinseg_core.preprocess import NORMALISATION, NORMALISATION_ABSOLUTE
 
 log = logging.getLogger(__name__)
 
@@ -103,7 +103,7 @@ def save_checkpoint(model: SegmentationNet, path: str | Path, meta: CheckpointMe
         "model": model.config,
         "parameters": count_parameters(model),
         "input_size": int(model.config.get("input_size", 128)),
-        "normalisation": NORMALISATION,
+        "normalisation": NORMALISATION_ABSOLUTE if getattr(model, "absolute_colour", False) else NORMALISATION,
         "output": "re-scaled tanh: p = (tanh(s) + 1) / 2",
         "threshold": meta.threshold,
         "training": meta.training,

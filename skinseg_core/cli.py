@@ -289,23 +289,29 @@ def cmd_finetune(args: argparse.Namespace) -> int:
 
 # --- experiment, models, benchmark -------------------------------------------------------------------------------
 
+def _bundled_size() -> dict[str, Any]:
+    from skinseg_core.recipes import BUNDLED_ARCHITECTURE
+
+    return {k: v for k, v in BUNDLED_ARCHITECTURE.items() if k != "name"}
+
+
 def cmd_experiment(args: argparse.Namespace) -> int:
     from skinseg_core.experiment import ExperimentSpec, run_experiment
 
+    common = dict(patience=args.patience, batch_size=args.batch_size, augmentation=args.augmentation,
+                  optimizer=args.optimizer, lr_schedule=args.lr_schedule, bce_weight=args.bce_weight,
+                  weight_decay=args.weight_decay, grad_clip=args.grad_clip, seed=args.seed)
     spec = ExperimentSpec(
         architectures=args.arch or ["unet", "dense-res-unet"],
         pretrain_folders=[str(p) for p in args.pretrain],
         clinical_folder=str(args.clinical),
         folds=args.folds,
-        model_overrides=_model_overrides(args),
-        pretrain_settings=dict(epochs=args.pretrain_epochs, patience=args.patience, batch_size=args.batch_size,
-                               learning_rate=args.lr, steps_per_epoch=args.steps_per_epoch,
-                               augmentation=args.augmentation, seed=args.seed),
-        clinical_settings=dict(epochs=args.clinical_epochs, patience=args.patience, batch_size=args.batch_size,
-                               steps_per_epoch=args.clinical_steps_per_epoch, augmentation=args.augmentation,
-                               seed=args.seed),
+        model_overrides={**(_bundled_size() if args.desktop_size else {}), **_model_overrides(args)},
+        pretrain_settings=dict(epochs=args.pretrain_epochs, steps_per_epoch=args.steps_per_epoch, **common),
+        clinical_settings=dict(epochs=args.clinical_epochs, steps_per_epoch=args.clinical_steps_per_epoch, **common),
         max_pretrain_per_folder=args.max_pretrain_per_folder,
         seed=args.seed,
+        learning_rate=args.lr,
     )
     result = run_experiment(spec, args.out, device=args.device, on_progress=_report_training({}))
     print(result["markdown"])
@@ -458,6 +464,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--patience", type=int, default=50)
     p.add_argument("--batch-size", type=int, default=16)
     p.add_argument("--lr", type=float, default=0.01, help="from-scratch learning rate (fine-tuning uses a tenth)")
+    p.add_argument("--optimizer", choices=["sgd", "adamw"], default="sgd",
+                   help="sgd (the paper's, default) or adamw (converges in fewer steps: CPU budgets)")
+    p.add_argument("--lr-schedule", choices=["constant", "cosine"], default="constant")
+    p.add_argument("--bce-weight", type=float, default=0.0, help="cross-entropy added to the Jaccard loss")
+    p.add_argument("--weight-decay", type=float, default=0.0)
+    p.add_argument("--grad-clip", type=float, default=None)
     p.add_argument("--steps-per-epoch", type=int, default=None)
     p.add_argument("--clinical-steps-per-epoch", type=int, default=None)
     p.add_argument("--max-pretrain-per-folder", type=int, default=None, help="balance the sets as the paper did")
@@ -468,6 +480,9 @@ def build_parser() -> argparse.ArgumentParser:
     arch.add_argument("--fc-dim", type=int, default=None)
     arch.add_argument("--fc-grid", type=int, default=None)
     arch.add_argument("--input-size", type=int, default=None)
+    arch.add_argument("--desktop-size", action="store_true",
+                      help="every architecture at the bundled model's size (widths, input size, ...); the options "
+                           "above still override it")
     _add_device(p)
     p.set_defaults(func=cmd_experiment)
 
@@ -479,7 +494,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data-root", type=Path, default=None, help="the shared data folder (default: ../shared/data)")
     p.add_argument("--out", type=Path, default=None, metavar="DIR", help="also write report.json and report.md here")
     p.add_argument("--clinical-kfold", type=int, default=0, metavar="K",
-                   help="instead: run the bundled recipe's stage 2 K times, each with a K-th of the clinical photos "
+                   help="instead: run the bundled recipe's stages 2 and 3 K times, each with a K-th of the clinical photos "
                         "held out, and score every clinical photo with the model that did not see it")
     p.add_argument("--pretrained", type=Path, default=None, help="for --clinical-kfold: the stage-1 model")
     p.add_argument("--backgrounds", type=Path, default=None,

@@ -1,7 +1,7 @@
 """Clinical k-fold for the bundled recipe: how well it does on clinical photos it was not fine-tuned on.
 
-The shipped model is fine-tuned on all 15 clinical photos, so scoring it on them says little. Here stage 2 of the
-recipe runs k times from the same pretrained model, each time with one part of the clinical photos left out, and
+The shipped model is fine-tuned on all 15 clinical photos, so scoring it on them says little. Here stages 2 and 3 of the
+recipe run k times from the same pretrained model, each time with one part of the clinical photos left out, and
 each left-out photo is scored by the model that never saw it, next to the colour rules (same code as the report).
 Per-photo scores of all folds are pooled into one summary.
 
@@ -40,7 +40,7 @@ def clinical_kfold(data_root: str | Path, work: str | Path, pretrained: Path, k:
         folds.append({"fold": i, "held_out": sorted(excluded),
                       "model_jaccard": summarise_collected(part)["methods"]["model"]["summary"]["jaccard"]["mean"]})
     name = f"{CLINICAL} ({k}-fold, held out)"
-    report: dict[str, Any] = {"model": f"bundled recipe, stage 2 per fold from {pretrained}", "k": k,
+    report: dict[str, Any] = {"model": f"bundled recipe after stage 1, per fold, from {pretrained}", "k": k,
                               "folds": folds, "sets": {name: summarise_collected(merge_collected(parts))}}
     report["markdown"] = report_markdown(report)
     return report

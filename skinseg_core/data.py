@@ -274,12 +274,23 @@ class SkinDataset(Dataset):
             self.transform.set_random_seed(info.seed % 2**32)
             self._seeded_worker = key
 
+    def cached(self, index: int) -> tuple[np.ndarray, np.ndarray]:
+        """The photo (uint8 [h,w,3]) and its 0/1 mask as kept in memory, before any augmentation."""
+        return self._images[index], self._masks[index]
+
     def __getitem__(self, index: int) -> tuple[torch.Tensor, ...]:
+        weight = self._weights[index] if self._weights is not None else None
+        return self.augment(index, self._images[index], self._masks[index], weight)
+
+    def augment(self, index: int, image: np.ndarray, mask: np.ndarray, weight: np.ndarray | None = None,
+                transform: Callable[..., dict[str, Any]] | None = None) -> tuple[torch.Tensor, ...]:
+        """Run the transform (this dataset's, or `transform`) on a photo and mask (pair `index`'s, or a crop of
+        them) and return tensors."""
         self._reseed_for_worker()
-        kwargs: dict[str, Any] = {"image": self._images[index], "mask": self._masks[index]}
-        if self._weights is not None:
-            kwargs["masks"] = [self._weights[index]]
-        out = self.transform(**kwargs)
+        kwargs: dict[str, Any] = {"image": image, "mask": mask}
+        if weight is not None:
+            kwargs["masks"] = [weight]
+        out = (transform or self.transform)(**kwargs)
         image, mask = out["image"], out["mask"]
         if image.shape[:2] != (self.size, self.size) or mask.shape[:2] != (self.size, self.size):
             raise ValueError(

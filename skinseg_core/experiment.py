@@ -25,8 +25,8 @@ from skinseg_core.evaluation import evaluate_pairs
 from skinseg_core.flops import count_parameters
 from skinseg_core.inference import Segmenter
 from skinseg_core.metrics import Counts, summarize
-from skinseg_core.models import build_model
-from skinseg_core.training import LR_FINE_TUNE, LR_FROM_SCRATCH, Progress, TrainSettings, fit, run_fit
+from skinseg_core.models import build_model, settings_for
+from skinseg_core.training import LR_FROM_SCRATCH, Progress, TrainSettings, fit, run_fit
 
 log = logging.getLogger(__name__)
 
@@ -41,11 +41,14 @@ class ExperimentSpec:
     pretrain_folders: list[str]
     clinical_folder: str
     folds: int = 5
+    # Size settings for every architecture; each takes the keys it accepts (see models.settings_for).
     model_overrides: dict[str, Any] = field(default_factory=dict)
     pretrain_settings: dict[str, Any] = field(default_factory=dict)
     clinical_settings: dict[str, Any] = field(default_factory=dict)
     max_pretrain_per_folder: int | None = None
     seed: int = 0
+    # Pretraining and direct training use this rate, fine-tuning a tenth of it (the paper: 0.01 and 0.001).
+    learning_rate: float = LR_FROM_SCRATCH
 
 
 def _settings(values: dict[str, Any], learning_rate: float) -> TrainSettings:
@@ -92,24 +95,24 @@ def run_experiment(
     pre_train, pre_val = _pretrain_pairs(spec)
     results: dict[str, Any] = {"spec": dataclasses.asdict(spec), "architectures": {}}
     for arch in spec.architectures:
-        model = build_model(arch, **spec.model_overrides)
+        model = build_model(arch, **settings_for(arch, spec.model_overrides))
         arch_dir = out / arch
         pretrain = run_fit(fit(arch_dir / "pretrain", model, pre_train, pre_val,
-                               _settings(spec.pretrain_settings, LR_FROM_SCRATCH), torch_device,
+                               _settings(spec.pretrain_settings, spec.learning_rate), torch_device,
                                {"name": f"{arch}-pretrained", "scenario": "pretraining"}), on_progress)
         per_image: dict[str, list[dict[str, Any]]] = {s: [] for s in SCENARIOS}
         for index, (fold_train, fold_test) in enumerate(folds):
             fold_dir = arch_dir / f"fold{index}"
             per_image["direct_transfer"] += _score(pretrain.best_checkpoint, fold_test, device)
             train, val = split_pairs(fold_train, 0.2, seed=spec.seed)
-            scratch = build_model(arch, **spec.model_overrides)
+            scratch = build_model(arch, **settings_for(arch, spec.model_overrides))
             direct = run_fit(fit(fold_dir / "direct_training", scratch, train, val,
-                                 _settings(spec.clinical_settings, LR_FROM_SCRATCH), torch_device,
+                                 _settings(spec.clinical_settings, spec.learning_rate), torch_device,
                                  {"name": f"{arch}-direct-fold{index}", "scenario": "direct_training"}), on_progress)
             per_image["direct_training"] += _score(direct.best_checkpoint, fold_test, device)
             tuned_start = load_checkpoint(pretrain.best_checkpoint).model
             tuned = run_fit(fit(fold_dir / "fine_tuning", tuned_start, train, val,
-                                _settings(spec.clinical_settings, LR_FINE_TUNE), torch_device,
+                                _settings(spec.clinical_settings, spec.learning_rate / 10), torch_device,
                                 {"name": f"{arch}-finetuned-fold{index}", "scenario": "fine_tuning"}), on_progress)
             per_image["fine_tuning"] += _score(tuned.best_checkpoint, fold_test, device)
         results["architectures"][arch] = {

@@ -22,7 +22,7 @@ from skinseg_core.imageio import Photo, read_photo
 from skinseg_core.models import scores_to_probabilities
 from skinseg_core.onnx_backend import OnnxRunner, cached_export, onnxruntime_available
 from skinseg_core.paths import default_model_path
-from skinseg_core.preprocess import network_input
+from skinseg_core.preprocess import model_input
 from skinseg_core.transforms import resize_for_network
 
 log = logging.getLogger(__name__)
@@ -91,7 +91,7 @@ class Segmenter:
         batch = batch.to(self.device)
         if self.device.type in ("cpu", "cuda"):
             batch = batch.contiguous(memory_format=torch.channels_last)
-        inputs = network_input(batch)
+        inputs = model_input(self.model, batch)
         if self.tta:
             # Horizontal flip averaging: skin is left-right symmetric in meaning, so this only removes noise.
             inputs = torch.cat([inputs, torch.flip(inputs, dims=[3])])

@@ -33,9 +33,9 @@ def onnxruntime_available() -> bool:
 
 
 def export_onnx(model: torch.nn.Module, input_size: int, path: Path) -> Path:
-    """Write the network as ONNX for [N,6,S,S] inputs (any batch N) and scores [N,1,S,S]; atomic."""
+    """Write the network as ONNX for [N,C,S,S] inputs (C = its input channels, 6 or 9) (any batch N) and scores [N,1,S,S]; atomic."""
     model = model.eval()
-    example = torch.zeros(1, 6, input_size, input_size)
+    example = torch.zeros(1, int(getattr(model, "in_channels", 6)), input_size, input_size)
     path.parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(path) as tmp, warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the TorchScript-based exporter's deprecation notices

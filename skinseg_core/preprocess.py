@@ -10,6 +10,11 @@ import torch
 
 NORMALISATION = "rgb+hsv, per-image per-channel standardisation"
 """Recorded in checkpoint configs, so a checkpoint says which input transform its weights expect."""
+NORMALISATION_ABSOLUTE = NORMALISATION + "; plus absolute rgb, (rgb - 0.5) / 0.25"
+
+# Absolute colour channels are scaled with these fixed numbers (not per image), so they keep the colour itself.
+ABSOLUTE_MEAN = 0.5
+ABSOLUTE_SCALE = 0.25
 
 NETWORK_CHANNELS = ("R", "G", "B", "H", "S", "V")
 """Channel order of `network_input`'s output, as in Fig. 2 of the paper."""
@@ -85,20 +90,33 @@ def standardise_per_image(x: torch.Tensor) -> torch.Tensor:
     return torch.where(varies, centred / safe_std, torch.zeros_like(centred))
 
 
-def network_input(rgb: torch.Tensor) -> torch.Tensor:
-    """Build the six-channel network input of the paper from an RGB batch.
+def network_input(rgb: torch.Tensor, absolute_colour: bool = False) -> torch.Tensor:
+    """Build the six-channel network input of the paper from an RGB batch (nine with `absolute_colour`).
+
+    Per-image standardisation removes each photo's average colour. In a close-up that skin fills, that average
+    is the skin colour, and what is left is shading and texture, which the network cannot tell from a wall or
+    sand; the colour rules, which see absolute colour, win there. `absolute_colour` appends R, G, B scaled with
+    fixed numbers, so the network sees both the paper's relative channels and the colour itself.
 
     Args:
         rgb: float [B,3,H,W] in [0, 1], on any device. Other float dtypes are computed in float32.
+        absolute_colour: append (rgb - 0.5) / 0.25 as channels 7-9.
 
     Returns:
         float32 [B,6,H,W] on rgb's device: R, G, B, H, S, V (HSV in [0, 1], hue as a fraction of the turn), each
-        channel standardised per image (see `standardise_per_image`).
+        channel standardised per image (see `standardise_per_image`); [B,9,H,W] with the absolute R, G, B after.
 
     Raises:
         ValueError: rgb is not a floating-point [B,3,H,W] tensor.
     """
     _check_rgb(rgb)
     rgb = rgb.to(torch.float32)
-    six = torch.cat((rgb, rgb_to_hsv(rgb)), dim=1)
-    return standardise_per_image(six)
+    six = standardise_per_image(torch.cat((rgb, rgb_to_hsv(rgb)), dim=1))
+    if not absolute_colour:
+        return six
+    return torch.cat((six, (rgb - ABSOLUTE_MEAN) / ABSOLUTE_SCALE), dim=1)
+
+
+def model_input(model: torch.nn.Module, rgb: torch.Tensor) -> torch.Tensor:
+    """`network_input` with the channels `model` was built for (see SegmentationNet.absolute_colour)."""
+    return network_input(rgb, absolute_colour=bool(getattr(model, "absolute_colour", False)))

@@ -33,13 +33,14 @@ from torch.utils.data import DataLoader, RandomSampler
 
 from skinseg_core.atomic import atomic_path, atomic_write_json
 from skinseg_core.checkpoint import CheckpointMeta, save_checkpoint
+from skinseg_core.closeups import CloseUpDataset
 from skinseg_core.collage import CollageDataset, load_backgrounds
 from skinseg_core.data import SamplePair, SkinDataset
 from skinseg_core.errors import DataError, SkinSegError
 from skinseg_core.losses import jaccard_loss
 from skinseg_core.metrics import Counts, confusion, summarize
 from skinseg_core.models import SegmentationNet, scores_to_probabilities
-from skinseg_core.preprocess import network_input
+from skinseg_core.preprocess import model_input
 from skinseg_core.transforms import eval_transform, train_transform
 
 log = logging.getLogger(__name__)
@@ -65,6 +66,8 @@ class TrainSettings:
     # the re-scaled tanh saturates, which otherwise can freeze a from-scratch run at "everything is skin".
     bce_weight: float = 0.0
     grad_clip: float | None = None  # clip the gradient norm to this value (None: no clipping)
+    # Share of training items cut from inside the skin and enlarged (see closeups.py): clinical close-ups.
+    closeups: float = 0.0
     steps_per_epoch: int | None = None  # None: one pass over the training photos per epoch
     cache_long_side: int | None = None  # photos are kept in memory at this long side (default 2 x input size)
     threshold: float = 0.5
@@ -155,7 +158,7 @@ def train_one_epoch(
         weights = batch[2].to(device) if len(batch) > 2 else None
         images = _to_device(images, device)
         masks = masks.to(device, non_blocking=True)
-        scores = model(network_input(images))
+        scores = model(model_input(model, images))
         loss = training_loss(scores, masks, weights, bce_weight)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
@@ -183,7 +186,7 @@ def evaluate(
     loader = DataLoader(dataset, batch_size=batch_size, shuffle=False, num_workers=0)
     for batch in loader:
         images, masks = batch[0], batch[1]
-        probabilities = scores_to_probabilities(model(network_input(_to_device(images, device)))).float().cpu()
+        probabilities = scores_to_probabilities(model(model_input(model, _to_device(images, device)))).float().cpu()
         for prob, mask in zip(probabilities, masks):
             counts.append(confusion(prob[0].numpy() >= threshold, mask[0].numpy() >= 0.5))
     return counts
@@ -345,6 +348,8 @@ def fit(
         list(train_pairs), input_size, transform=train_transform(input_size, settings.augmentation), cache_long_side=cache,
         weights=pixel_weights,
     )
+    if settings.closeups > 0:
+        train_set = CloseUpDataset(train_set, settings.closeups)
     if backgrounds:
         train_set = CollageDataset(train_set, load_backgrounds(backgrounds, cache))
     val_set = SkinDataset(list(val_pairs), input_size, transform=eval_transform(input_size), cache_long_side=cache)

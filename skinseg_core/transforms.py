@@ -20,7 +20,7 @@ import skinseg_core  # noqa: F401  (switches off albumentations' network update 
 import albumentations as A  # noqa: E402
 from albumentations.core.transforms_interface import BaseTransformInitSchema  # noqa: E402
 
-__all__ = ["SquashResize", "eval_transform", "resize_for_network", "train_transform"]
+__all__ = ["SquashResize", "closeup_transform", "eval_transform", "resize_for_network", "train_transform"]
 
 Strength = Literal["paper", "strong"]
 STRENGTHS: tuple[str, ...] = ("paper", "strong")
@@ -234,6 +234,27 @@ def train_transform(size: int, strength: Strength = "strong") -> A.Compose:
         raise ValueError(f"unknown augmentation strength {strength!r}; choose one of {', '.join(STRENGTHS)}")
     # mask_interpolation on the Compose overrides every child: a belt-and-braces guarantee of nearest masks.
     return A.Compose(steps, mask_interpolation=cv2.INTER_NEAREST)
+
+
+def closeup_transform(size: int) -> A.Compose:
+    """The strong augmentation for close-ups (windows cut from inside the skin, see closeups.py).
+
+    A close-up has no "up", so it is flipped both ways and turned by any angle (mirrored borders, so no black
+    corners), and it is never zoomed out: a shrunk close-up framed in black would be a small skin patch, not the
+    frame full of skin it is meant to teach. Colour, light, blur, noise and JPEG are as in `train_transform`.
+    """
+    size = _check_size(size)
+    geometry = [
+        SquashResize(2 * size),
+        A.HorizontalFlip(p=0.5),
+        A.VerticalFlip(p=0.5),
+        A.Affine(rotate=(-180.0, 180.0), scale=(1.0, 1.4), keep_ratio=True, interpolation=cv2.INTER_LINEAR,
+                 mask_interpolation=cv2.INTER_NEAREST, border_mode=cv2.BORDER_REFLECT_101, p=0.8),
+        A.RandomResizedCrop(size=(size, size), scale=(0.6, 1.0), ratio=(0.75, 4.0 / 3.0),
+                            interpolation=cv2.INTER_LINEAR, mask_interpolation=cv2.INTER_NEAREST,
+                            area_for_downscale="image", p=1.0),
+    ]
+    return A.Compose(geometry + _appearance_strong(), mask_interpolation=cv2.INTER_NEAREST)
 
 
 def eval_transform(size: int) -> A.Compose:

@@ -12,8 +12,11 @@ fc_grid is a hundred times smaller from the same code.
 
 from __future__ import annotations
 
+import copy
 import inspect
 from typing import Any
+
+import torch
 
 from skinseg_core.models.base import SegmentationNet, scores_to_probabilities
 from skinseg_core.models.dense_res_unet import DenseResUNet
@@ -22,6 +25,8 @@ from skinseg_core.models.unet import UNet
 __all__ = [
     "ARCHITECTURES",
     "PRESETS",
+    "settings_for",
+    "with_absolute_colour",
     "DenseResUNet",
     "SegmentationNet",
     "UNet",
@@ -76,6 +81,17 @@ def _instantiate(arch: str, kwargs: dict[str, Any], what: str) -> SegmentationNe
     return cls(**kwargs)
 
 
+def settings_for(name: str, settings: dict[str, Any]) -> dict[str, Any]:
+    """The part of `settings` that model `name` (preset or architecture) accepts: lets one size description (e.g.
+    the bundled model's, with Dense Residual U-Net extras) build every architecture at that size."""
+    arch = PRESETS[name]["arch"] if name in PRESETS else name
+    if arch not in ARCHITECTURES:
+        valid = sorted(set(PRESETS) | set(ARCHITECTURES))
+        raise ValueError(f"unknown model {name!r}; valid names are: {', '.join(valid)}")
+    valid_keys = set(_valid_kwargs(ARCHITECTURES[arch]))
+    return {k: v for k, v in settings.items() if k in valid_keys}
+
+
 def build_model(name: str, **overrides: Any) -> SegmentationNet:
     """Build a network from a preset or an architecture name, with any of its settings overridden.
 
@@ -123,3 +139,30 @@ def build_from_config(config: dict[str, Any]) -> SegmentationNet:
         raise ValueError(f"unknown architecture {arch!r} in model config; valid are: {', '.join(ARCHITECTURES)}")
     kwargs = {k: v for k, v in config.items() if k != "arch"}
     return _instantiate(arch, kwargs, "the model config")
+
+
+def with_absolute_colour(model: SegmentationNet) -> SegmentationNet:
+    """A copy of `model` that also takes the absolute R, G, B channels (9 inputs) and, until trained, computes
+    exactly what `model` computes: the weights that read the new channels start at zero.
+
+    Every layer that reads the network input sees it first in its concatenation (dense blocks concatenate
+    [input, features...]), so in such a layer's weights the 6 input columns stay in front, 3 zero columns follow,
+    and the feature columns move up by 3.
+    """
+    if getattr(model, "absolute_colour", False):
+        return copy.deepcopy(model)
+    wide = build_from_config({**model.config, "absolute_colour": True})
+    old, new = model.state_dict(), wide.state_dict()
+    for key, target in new.items():
+        source = old[key]
+        if source.shape == target.shape:
+            new[key] = source.clone()
+        elif source.ndim == 4 and target.shape[1] == source.shape[1] + 3 and target.shape[0] == source.shape[0]:
+            widened = torch.zeros_like(target)
+            widened[:, :6] = source[:, :6]
+            widened[:, 9:] = source[:, 6:]
+            new[key] = widened
+        else:
+            raise ValueError(f"cannot widen {key}: {tuple(source.shape)} -> {tuple(target.shape)}")
+    wide.load_state_dict(new)
+    return wide

@@ -38,14 +38,14 @@ class SegmentationNet(nn.Module):
     back.
 
     Attributes:
-        in_channels: 6, the R, G, B, H, S, V channels of `skinseg_core.preprocess.network_input`.
+        in_channels: 6, the R, G, B, H, S, V channels of `skinseg_core.preprocess.network_input`; 9 with
+            `absolute_colour` (the absolute R, G, B appended).
         widths: filters per level, the last is the bottleneck.
         depth: number of down-samplings, len(widths) - 1.
         input_size: the square side the network is trained at (inference resizes photos to it).
     """
 
     arch: ClassVar[str] = ""
-    in_channels: int = 6
     # `config` is Python-side metadata; keep TorchScript from trying to compile it.
     __jit_unused_properties__ = ["config"]
 
@@ -57,8 +57,11 @@ class SegmentationNet(nn.Module):
         dropout: float,
         noise_std: float,
         input_size: int,
+        absolute_colour: bool = False,
     ) -> None:
         super().__init__()
+        self.absolute_colour = bool(absolute_colour)
+        self.in_channels = 9 if self.absolute_colour else 6
         if isinstance(widths, (str, bytes)) or not isinstance(widths, Sequence) or len(widths) < 2:
             raise ValueError(
                 f"widths must be a sequence of at least 2 filter counts (levels, the last is the bottleneck), "
@@ -109,11 +112,13 @@ class SegmentationNet(nn.Module):
                 + str(x.dim())
                 + "-d tensor; add the batch dimension with x.unsqueeze(0)"
             )
-        if x.shape[1] != 6:
+        if x.shape[1] != self.in_channels:
             raise ValueError(
-                "expected 6 channels (RGB+HSV, see skinseg_core.preprocess.network_input), got "
+                "expected "
+                + str(self.in_channels)
+                + " channels (RGB+HSV, see skinseg_core.preprocess.network_input), got "
                 + str(x.shape[1])
-                + "; build the input with network_input(rgb)"
+                + "; build the input with model_input(model, rgb)"
             )
         height, width = x.shape[-2], x.shape[-1]
         stride = self.stride

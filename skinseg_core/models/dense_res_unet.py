@@ -50,11 +50,12 @@ class DenseResUNet(SegmentationNet):
         dropout: float = 0.5,
         noise_std: float = 0.025,
         input_size: int = 128,
+        absolute_colour: bool = False,
         dense_layers: int = 3,
         residual_blocks: int = 4,
         residual_width: int = 32,
     ) -> None:
-        super().__init__(widths, fc_dim, fc_grid, dropout, noise_std, input_size)
+        super().__init__(widths, fc_dim, fc_grid, dropout, noise_std, input_size, absolute_colour)
         self.dense_layers = _positive_int("dense_layers", dense_layers)
         self.residual_blocks_count = _positive_int("residual_blocks", residual_blocks)
         self.residual_width = _positive_int("residual_width", residual_width)
@@ -65,6 +66,7 @@ class DenseResUNet(SegmentationNet):
             dropout=self.dropout_p,
             noise_std=self.noise_std,
             input_size=self.input_size,
+            **({"absolute_colour": True} if self.absolute_colour else {}),
             dense_layers=self.dense_layers,
             residual_blocks=self.residual_blocks_count,
             residual_width=self.residual_width,

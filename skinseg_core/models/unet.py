@@ -43,8 +43,9 @@ class UNet(SegmentationNet):
         dropout: float = 0.5,
         noise_std: float = 0.025,
         input_size: int = 128,
+        absolute_colour: bool = False,
     ) -> None:
-        super().__init__(widths, fc_dim, fc_grid, dropout, noise_std, input_size)
+        super().__init__(widths, fc_dim, fc_grid, dropout, noise_std, input_size, absolute_colour)
         self._record_config(
             widths=self.widths,
             fc_dim=self.fc_dim,
@@ -52,6 +53,7 @@ class UNet(SegmentationNet):
             dropout=self.dropout_p,
             noise_std=self.noise_std,
             input_size=self.input_size,
+            **({"absolute_colour": True} if self.absolute_colour else {}),
         )
         w, p = self.widths, self.dropout_p
         level_inputs = (self.in_channels, *w[:-2])

@@ -23,14 +23,7 @@ def test_bundled_model_is_the_default_and_small(monkeypatch):
 
 
 @pytest.mark.needs_data
-@pytest.mark.parametrize("set_name", [
-    # Known shortfall of the first bundled model (see models/MODEL_CARD.md): on the clinical close-ups it calls too
-    # little skin, and the colour rules, which call nearly every skin-toned pixel skin, score higher there. strict:
-    # the day a retrained model beats them this test reports XPASS and fails, so the marker must be removed.
-    pytest.param("clinical_fitz17k", marks=pytest.mark.xfail(strict=True, reason="issue 3: model below the colour "
-                                                                            "rules on clinical photos")),
-    "lfw_parts",
-])
+@pytest.mark.parametrize("set_name", ["clinical_fitz17k", "lfw_parts"])
 def test_bundled_model_beats_both_colour_rules(shared_data, set_name):
     pairs = dataset_splits(shared_data)[set_name].test
     result = score_pairs(Segmenter(None, device="cpu"), pairs)

@@ -128,9 +128,19 @@ def test_experiment_writes_table1(real_faces, real_clinical, tmp_path, capsys):
     out = tmp_path / "exp"
     assert main(["experiment", "--arch", "unet", "--arch", "dense-res-unet", "--pretrain", str(real_faces),
                  "--clinical", str(real_clinical), "--out", str(out), "--folds", "3", "--pretrain-epochs", "1",
-                 "--clinical-epochs", "1", "--batch-size", "4", *TINY_ARGS, "--device", "cpu"]) == 0
+                 "--clinical-epochs", "1", "--batch-size", "4", "--optimizer", "adamw", "--lr", "0.002",
+                 "--lr-schedule", "cosine", "--bce-weight", "0.5", "--desktop-size", *TINY_ARGS,
+                 "--device", "cpu"]) == 0
     table = json.loads((out / "table1.json").read_text())
+    for scenario, rate in (("direct_training", 0.002), ("fine_tuning", 0.0002)):
+        settings = load_checkpoint(out / "unet" / "fold0" / scenario / "best.json").info["training"]["settings"]
+        assert settings["learning_rate"] == pytest.approx(rate)
+        assert (settings["optimizer"], settings["lr_schedule"], settings["bce_weight"]) == ("adamw", "cosine", 0.5)
     markdown = (out / "table1.md").read_text()
+    # --desktop-size gives both the bundled model's size; its Dense Residual U-Net extras reach only that one.
+    drunet, unet = table["architectures"]["dense-res-unet"]["model"], table["architectures"]["unet"]["model"]
+    assert (drunet["dense_layers"], drunet["residual_width"]) == (2, 8)
+    assert "dense_layers" not in unet and unet["widths"] == drunet["widths"] == [4, 8, 12]
     for arch in ("unet", "dense-res-unet"):
         scenarios = table["architectures"][arch]["scenarios"]
         for scenario in ("direct_transfer", "direct_training", "fine_tuning"):

@@ -22,6 +22,8 @@ def test_clinical_kfold_holds_each_photo_out_once_and_scores_it(shared_data, tin
         settings=TrainSettings(epochs=1, patience=1, batch_size=2, learning_rate=1e-3, steps_per_epoch=1,
                                num_workers=0, augmentation="paper"))
     monkeypatch.setattr(recipes, "FINETUNE", quick)
+    monkeypatch.setattr(recipes, "POLISH", dataclasses.replace(
+        recipes.POLISH, settings=dataclasses.replace(quick.settings, batch_size=2, optimizer="sgd")))
     out = tmp_path / "report"
     code = main(["report", "--clinical-kfold", "3", "--pretrained", str(tiny_checkpoint), "--data-root",
                  str(shared_data), "--work", str(tmp_path / "kfold"), "--out", str(out), "--device", "cpu"])
@@ -33,6 +35,10 @@ def test_clinical_kfold_holds_each_photo_out_once_and_scores_it(shared_data, tin
     for fold in report["folds"]:
         trained_on = load_checkpoint(tmp_path / "kfold" / f"fold{fold['fold']}" / "skinseg-bundled.json")
         assert trained_on.info["training"]["clinical_excluded"] == fold["held_out"]
+        # Stage 2 widens the pretrained 6-channel net to RGB+HSV + absolute RGB (the recipe's close-up fix).
+        assert trained_on.model.in_channels == 9 and "absolute rgb" in trained_on.info["normalisation"]
+        assert "clinical polish" in trained_on.info["training"]["stages"]  # stage 3 ran after stage 2
+        assert (tmp_path / "kfold" / f"fold{fold['fold']}" / "polish" / "config.json").exists()
         config = json.loads((tmp_path / "kfold" / f"fold{fold['fold']}" / "finetune" / "config.json").read_text())
         assert not any(stem in path for stem in fold["held_out"] for path in config["train"] + config["val"])
     (entry,) = report["sets"].values()

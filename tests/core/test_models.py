@@ -253,3 +253,26 @@ def test_forward_gflops_of_a_paper_preset_on_meta():
         model = build_model("unet")
     gflops = forward_gflops(model, 128)
     assert 1.0 < gflops < 100.0
+
+
+def test_absolute_colour_widens_the_input_to_nine_channels(preset):
+    from skinseg_core.models import with_absolute_colour
+    from skinseg_core.preprocess import model_input
+
+    narrow = tiny(preset).eval()
+    wide = with_absolute_colour(narrow).eval()
+    assert (narrow.in_channels, wide.in_channels) == (6, 9)
+    assert wide.config["absolute_colour"] is True and "absolute_colour" not in narrow.config
+    rgb = torch.rand(2, 3, 24, 40, generator=torch.Generator().manual_seed(3))
+    with torch.no_grad():
+        # The new weights start at zero: the widened net computes what the narrow one did, whatever the colour.
+        assert torch.allclose(narrow(model_input(narrow, rgb)), wide(model_input(wide, rgb)), atol=1e-5)
+        rebuilt = build_from_config(wide.config)
+        rebuilt.load_state_dict(wide.state_dict())
+        assert torch.equal(rebuilt.eval()(model_input(rebuilt, rgb)), wide(model_input(wide, rgb)))
+    with pytest.raises(ValueError, match=r"expected 9 channels"):
+        wide(six_channel(1, 16, 16))
+    scores = wide.train()(model_input(wide, rgb))
+    scores.mean().backward()
+    first_conv = next(p for p in wide.parameters() if p.ndim == 4)
+    assert first_conv.shape[1] == 9 and first_conv.grad[:, 6:9].abs().sum() > 0, "the new channels learn"

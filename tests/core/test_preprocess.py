@@ -100,3 +100,17 @@ def test_normalisation_is_described():
 def test_runs_on_the_gpu_like_on_the_cpu():
     rgb = torch.rand(2, 3, 33, 65)
     torch.testing.assert_close(network_input(rgb.cuda()).cpu(), network_input(rgb), atol=1e-5, rtol=0)
+
+
+def test_absolute_colour_keeps_what_standardisation_removes():
+    # Two close-ups that differ only in their overall colour (skin vs a blue-grey wall with the same shading):
+    # the paper's six standardised channels cannot tell them apart; the absolute channels can.
+    shading = torch.linspace(0.8, 1.0, 16).reshape(1, 1, 1, 16)
+    skin = torch.tensor([0.85, 0.6, 0.5]).reshape(1, 3, 1, 1) * shading
+    wall = torch.tensor([0.5, 0.6, 0.85]).reshape(1, 3, 1, 1) * shading
+    assert torch.allclose(network_input(skin)[:, :3], network_input(wall)[:, :3], atol=1e-5)
+    nine_skin, nine_wall = network_input(skin, absolute_colour=True), network_input(wall, absolute_colour=True)
+    assert nine_skin.shape == (1, 9, 1, 16)
+    assert torch.equal(nine_skin[:, :6], network_input(skin))
+    assert torch.allclose(nine_skin[:, 6:], (skin - 0.5) / 0.25)
+    assert (nine_skin[:, 6] - nine_wall[:, 6]).abs().min() > 0.5, "red differs by 0.35 before scaling"

@@ -28,3 +28,24 @@ def test_splits_are_stable(shared_data):
     first, second = dataset_splits(shared_data), dataset_splits(shared_data)
     for name in first:
         assert [p.image for p in first[name].test] == [p.image for p in second[name].test]
+
+
+def test_mistake_weights_mark_where_the_model_is_wrong(synthetic_folder, tiny_checkpoint):
+    import numpy as np
+
+    from skinseg_core.data import folder_pairs
+    from skinseg_core.imageio import read_mask, read_photo
+    from skinseg_core.inference import Segmenter
+    from skinseg_core.recipes import mistake_weights
+
+    pairs = folder_pairs(synthetic_folder)[:3]
+    maps = mistake_weights(tiny_checkpoint, pairs, 3.0, long_side=1000)
+    segmenter = Segmenter(tiny_checkpoint, device="cpu")
+    for pair, weight in zip(pairs, maps):
+        photo = read_photo(pair.image)
+        wrong = segmenter.predict_photo(photo).mask(segmenter.loaded.threshold) != read_mask(pair.mask,
+                                                                                           size=photo.full_size)
+        assert weight.shape == wrong.shape and set(np.unique(weight)) <= {1.0, 3.0}
+        assert np.array_equal(weight == 3.0, wrong)
+    small = mistake_weights(tiny_checkpoint, pairs[:1], 3.0, long_side=32)
+    assert max(small[0].shape) == 32

@@ -65,3 +65,23 @@ def test_model_card_shows_the_finetuning_gain(tiny_checkpoint):
                                            {"fold": 1, "in_use": 0.5, "w1": 0.6, "w1_s": 50.0, "w3": 0.7, "w3_s": 40.0}]}
     card = render_card(tiny_checkpoint, report, {"forward_ms": 1.0}, finetune_gain=gain)
     assert "changed pixels x3" in card and "| mean | 0.400 | 0.700 | 0.800 |" in card
+
+
+def test_model_card_shows_table1_with_its_budget(tiny_checkpoint):
+    summary = {k: {"mean": 0.7, "std": 0.2, "median": 0.7, "min": 0.3, "max": 0.9, "pooled": 0.71}
+               for k in ("jaccard", "dice", "background_jaccard")}
+    report = {"sets": {"sfa": {"n": 2, "methods": {m: {"summary": summary} for m in
+                                                   ("model", "kovac-rgb", "chai-ngan-ycrcb")}}}}
+    report["markdown"] = report_markdown(report)
+    without = render_card(tiny_checkpoint, report, {"forward_ms": 1.0})
+    assert "Table I at this desktop size is not in this card yet" in without
+    table1 = {"spec": {"pretrain_folders": ["/data/lfw_parts", "/data/sfa"], "folds": 3, "learning_rate": 0.002,
+                       "model_overrides": {"widths": [8, 16]}, "max_pretrain_per_folder": 300,
+                       "pretrain_settings": {"epochs": 10, "steps_per_epoch": 30, "batch_size": 16,
+                                             "optimizer": "adamw", "augmentation": "strong"},
+                       "clinical_settings": {"epochs": 12, "steps_per_epoch": 6}},
+              "markdown": "| Model | # Param | Direct Transfer |\n|---|---:|---|\n| unet | 0.50M | 0.40 ± 0.20 |"}
+    card = render_card(tiny_checkpoint, report, {"forward_ms": 1.0}, table1=table1)
+    assert "### Paper Table I at desktop size" in card and "| unet | 0.50M | 0.40 ± 0.20 |" in card
+    assert "lfw_parts, sfa" in card and "pretraining 10 epochs x 30 steps" in card and "adamw at 0.002" in card
+    assert "not in this card yet" not in card

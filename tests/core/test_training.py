@@ -142,3 +142,14 @@ def test_backgrounds_make_collages_during_training(synthetic_folder, tmp_path):
     run_fit(fit(tmp_path / "run", tiny_model(), train, val, settings, backgrounds=[tmp_path / "bg" / "green.png"]))
     config = json.loads((tmp_path / "run" / "config.json").read_text())
     assert config["backgrounds"] == [str(tmp_path / "bg" / "green.png")]
+
+
+def test_closeups_setting_trains_on_closeups(synthetic_folder, tmp_path):
+    pairs = folder_pairs(synthetic_folder)
+    train, val = split_pairs(pairs, 0.25, seed=0)
+    settings = TrainSettings(epochs=1, patience=2, batch_size=2, learning_rate=0.01, augmentation="strong",
+                             steps_per_epoch=2, closeups=0.5, num_workers=0)
+    result = run_fit(fit(tmp_path / "run", tiny_model(), train, val, settings))
+    assert result.epochs_run == 1
+    config = json.loads((tmp_path / "run" / "config.json").read_text())
+    assert config["settings"]["closeups"] == 0.5
