@@ -77,7 +77,6 @@ class CloseUpDataset(Dataset):
         self.size = base.size
         self.probability = probability
         self.transform = closeup_transform(base.size)
-        self._weights = None
         self.rng = np.random.default_rng(0)
         self._seeded_worker: tuple[int, int] | None = None
 

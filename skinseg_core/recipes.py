@@ -226,6 +226,7 @@ def train_bundled(data_root: str | Path, out: str | Path, device: str = "auto",
         stage3 = run_fit(fit(out / "polish", load_checkpoint(best).model, polish_train, val, POLISH.settings,
                              torch_device, {"name": BUNDLED_MODEL_NAME, "stage": "clinical polish",
                                             "clinical_excluded": sorted(clinical_exclude)},
+                             # One set: plain uniform sampling (no per-photo weights to record).
                              sample_weights=polish_weights if len(POLISH.shares) > 1 else None,
                              pixel_weights=[maps.get(p.stem) for p in polish_train],
                              val_groups=groups), on_progress)

@@ -81,14 +81,20 @@ def _instantiate(arch: str, kwargs: dict[str, Any], what: str) -> SegmentationNe
     return cls(**kwargs)
 
 
+def _architecture_of(name: str) -> str:
+    """The architecture behind a preset or architecture name; an unknown name lists the valid ones."""
+    if name in PRESETS:
+        return PRESETS[name]["arch"]
+    if name in ARCHITECTURES:
+        return name
+    valid = sorted(set(PRESETS) | set(ARCHITECTURES))
+    raise ValueError(f"unknown model {name!r}; valid names are: {', '.join(valid)}")
+
+
 def settings_for(name: str, settings: dict[str, Any]) -> dict[str, Any]:
     """The part of `settings` that model `name` (preset or architecture) accepts: lets one size description (e.g.
     the bundled model's, with Dense Residual U-Net extras) build every architecture at that size."""
-    arch = PRESETS[name]["arch"] if name in PRESETS else name
-    if arch not in ARCHITECTURES:
-        valid = sorted(set(PRESETS) | set(ARCHITECTURES))
-        raise ValueError(f"unknown model {name!r}; valid names are: {', '.join(valid)}")
-    valid_keys = set(_valid_kwargs(ARCHITECTURES[arch]))
+    valid_keys = set(_valid_kwargs(ARCHITECTURES[_architecture_of(name)]))
     return {k: v for k, v in settings.items() if k in valid_keys}
 
 
@@ -109,14 +115,8 @@ def build_model(name: str, **overrides: Any) -> SegmentationNet:
         ValueError: unknown name (the message lists the valid names), unknown setting (it lists the valid
             settings) or an invalid value.
     """
-    if name in PRESETS:
-        kwargs = {k: v for k, v in PRESETS[name].items() if k != "arch"}
-        arch = PRESETS[name]["arch"]
-    elif name in ARCHITECTURES:
-        kwargs, arch = {}, name
-    else:
-        valid = sorted(set(PRESETS) | set(ARCHITECTURES))
-        raise ValueError(f"unknown model {name!r}; valid names are: {', '.join(valid)}")
+    arch = _architecture_of(name)
+    kwargs = {k: v for k, v in PRESETS.get(name, {}).items() if k != "arch"}
     kwargs.update(overrides)
     return _instantiate(arch, kwargs, f"model {name!r}")
 

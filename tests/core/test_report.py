@@ -42,37 +42,39 @@ def test_model_card_holds_the_numbers_it_is_given(tiny_checkpoint):
     assert "0.800 ± 0.100" in card and "12.5 ms" in card and "99.0 ms" in card
 
 
-def test_model_card_shows_the_clinical_kfold(tiny_checkpoint):
-    summary = {k: {"mean": 0.7, "std": 0.2, "median": 0.7, "min": 0.3, "max": 0.9, "pooled": 0.71}
+METHODS = ("model", "kovac-rgb", "chai-ngan-ycrcb")
+
+
+def _set_result(n: int, mean: float = 0.7) -> dict:
+    """One set's result with the same summary for the model and both rules."""
+    summary = {k: {"mean": mean, "std": 0.2, "median": mean, "min": 0.3, "max": 0.9, "pooled": mean + 0.01}
                for k in ("jaccard", "dice", "background_jaccard")}
-    methods = {m: {"summary": {**summary, "n": 15}} for m in ("model", "kovac-rgb", "chai-ngan-ycrcb")}
-    report = {"sets": {"lfw_parts": {"n": 15, "methods": methods}}}
+    return {"n": n, "methods": {m: {"summary": {**summary, "n": n}} for m in METHODS}}
+
+
+def _report(set_name: str, n: int) -> dict:
+    report = {"sets": {set_name: _set_result(n)}}
     report["markdown"] = report_markdown(report)
+    return report
+
+
+def test_model_card_shows_the_clinical_kfold(tiny_checkpoint):
     kfold = {"k": 3, "folds": [{"fold": i, "held_out": [], "model_jaccard": 0.6 + i / 100} for i in (1, 2, 3)],
-             "sets": {"clinical_fitz17k (3-fold, held out)": {"n": 15, "methods": methods}}}
+             "sets": {"clinical_fitz17k (3-fold, held out)": _set_result(15)}}
     kfold["markdown"] = report_markdown(kfold)
-    card = render_card(tiny_checkpoint, report, {"forward_ms": 1.0}, kfold_report=kfold)
+    card = render_card(tiny_checkpoint, _report("lfw_parts", 15), {"forward_ms": 1.0}, kfold_report=kfold)
     assert "3-fold" in card and "fold 2: 0.620" in card
 
 
 def test_model_card_shows_the_finetuning_gain(tiny_checkpoint):
-    summary = {k: {"mean": 0.7, "std": 0.2, "median": 0.7, "min": 0.3, "max": 0.9, "pooled": 0.71}
-               for k in ("jaccard", "dice", "background_jaccard")}
-    report = {"sets": {"sfa": {"n": 2, "methods": {m: {"summary": summary} for m in
-                                                   ("model", "kovac-rgb", "chai-ngan-ycrcb")}}}}
-    report["markdown"] = report_markdown(report)
     gain = {"model": "pre.json", "folds": [{"fold": 0, "in_use": 0.3, "w1": 0.8, "w1_s": 60.0, "w3": 0.9, "w3_s": 70.0},
                                            {"fold": 1, "in_use": 0.5, "w1": 0.6, "w1_s": 50.0, "w3": 0.7, "w3_s": 40.0}]}
-    card = render_card(tiny_checkpoint, report, {"forward_ms": 1.0}, finetune_gain=gain)
+    card = render_card(tiny_checkpoint, _report("sfa", 2), {"forward_ms": 1.0}, finetune_gain=gain)
     assert "changed pixels x3" in card and "| mean | 0.400 | 0.700 | 0.800 |" in card
 
 
 def test_model_card_shows_table1_with_its_budget(tiny_checkpoint):
-    summary = {k: {"mean": 0.7, "std": 0.2, "median": 0.7, "min": 0.3, "max": 0.9, "pooled": 0.71}
-               for k in ("jaccard", "dice", "background_jaccard")}
-    report = {"sets": {"sfa": {"n": 2, "methods": {m: {"summary": summary} for m in
-                                                   ("model", "kovac-rgb", "chai-ngan-ycrcb")}}}}
-    report["markdown"] = report_markdown(report)
+    report = _report("sfa", 2)
     without = render_card(tiny_checkpoint, report, {"forward_ms": 1.0})
     assert "Table I at this desktop size is not in this card yet" in without
     table1 = {"spec": {"pretrain_folders": ["/data/lfw_parts", "/data/sfa"], "folds": 3, "learning_rate": 0.002,
@@ -84,4 +86,8 @@ def test_model_card_shows_table1_with_its_budget(tiny_checkpoint):
     card = render_card(tiny_checkpoint, report, {"forward_ms": 1.0}, table1=table1)
     assert "### Paper Table I at desktop size" in card and "| unet | 0.50M | 0.40 ± 0.20 |" in card
     assert "lfw_parts, sfa" in card and "pretraining 10 epochs x 30 steps" in card and "adamw at 0.002" in card
-    assert "not in this card yet" not in card
+    assert "not in this card yet" not in card and "background Jaccard (mean)" not in card
+    low, high = (_set_result(6, mean=m)["methods"]["model"] for m in (0.21, 0.53))
+    table1["architectures"] = {"unet": {"scenarios": {"direct_transfer": low, "fine_tuning": high}}}
+    card = render_card(tiny_checkpoint, report, {"forward_ms": 1.0}, table1=table1)
+    assert "unet: direct transfer 0.21, fine tuning 0.53." in card
