@@ -68,6 +68,11 @@ class LoadedModel:
         return float(self.info.get("threshold", 0.5))
 
     @property
+    def test_time_flip(self) -> bool:
+        """Whether the model is meant to be run with a horizontally flipped pass averaged in (Segmenter's default)."""
+        return bool(self.info.get("test_time_flip", False))
+
+    @property
     def name(self) -> str:
         return str(self.info.get("name", self.config_path.stem))
 
@@ -81,6 +86,8 @@ class CheckpointMeta:
     metrics: dict[str, Any] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
     threshold: float = 0.5
+    # Run with a flipped pass averaged in by default (the recipe that made it measured that this pays).
+    test_time_flip: bool = False
 
 
 def save_checkpoint(model: SegmentationNet, path: str | Path, meta: CheckpointMeta | None = None) -> Path:
@@ -106,6 +113,7 @@ def save_checkpoint(model: SegmentationNet, path: str | Path, meta: CheckpointMe
         "normalisation": NORMALISATION_ABSOLUTE if getattr(model, "absolute_colour", False) else NORMALISATION,
         "output": "re-scaled tanh: p = (tanh(s) + 1) / 2",
         "threshold": meta.threshold,
+        "test_time_flip": meta.test_time_flip,
         "training": meta.training,
         "metrics": meta.metrics,
         "weights_file": weights_path.name,

@@ -389,7 +389,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--threshold", type=float, default=None, help="skin if probability >= T (default: the model's, 0.5)")
     _add_device(p)
     p.add_argument("--probabilities", action="store_true", help="also write <stem>_prob.png (8-bit probabilities)")
-    p.add_argument("--tta", action="store_true", help="average with a horizontally flipped pass (slower)")
+    p.add_argument("--tta", action=argparse.BooleanOptionalAction, default=None,
+                   help="average with a horizontally flipped pass (default: as the model file says; the bundled "
+                   "model does)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_predict)
 
@@ -400,7 +402,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_model(p)
     p.add_argument("--threshold", type=float, default=None)
     _add_device(p)
-    p.add_argument("--tta", action="store_true", help="average with a horizontally flipped pass")
+    p.add_argument("--tta", action=argparse.BooleanOptionalAction, default=None,
+                   help="average with a horizontally flipped pass (default: as the model file says)")
     p.add_argument("--json", action="store_true", help="print JSON (with per-photo scores)")
     p.set_defaults(func=cmd_evaluate)
 

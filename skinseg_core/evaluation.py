@@ -42,7 +42,7 @@ def evaluate_model(
     masks: str | Path,
     threshold: float | None = None,
     device: str = "auto",
-    tta: bool = False,
+    tta: bool | None = None,
     progress: ProgressWrap | None = None,
 ) -> dict[str, Any]:
     segmenter = Segmenter(model, device=device, tta=tta)

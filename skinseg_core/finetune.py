@@ -53,5 +53,6 @@ def finetune_folder(
         best.model,
         out,
         CheckpointMeta(name=Path(out).stem, training=info.get("training", {}), metrics=info.get("metrics", {}),
-                       threshold=float(info.get("threshold", 0.5)), extra={"parent": loaded.name}),
+                       threshold=float(info.get("threshold", 0.5)), test_time_flip=loaded.test_time_flip,
+                       extra={"parent": loaded.name}),
     )

@@ -285,7 +285,8 @@ def run_job(job_dir: str | Path, on_event: Callable[[dict[str, Any]], None] | No
         save_checkpoint(best.model, staging / "model.json", CheckpointMeta(
             name="fine-tuned", training=info.get("training", {}),
             metrics={**info.get("metrics", {}), "held_out_comparison": comparison["summary"]},
-            threshold=float(info.get("threshold", 0.5)), extra={"parent": active.name}))
+            threshold=float(info.get("threshold", 0.5)), test_time_flip=active.test_time_flip,
+            extra={"parent": active.name}))
         (staging / "comparison.json").write_text(json.dumps(comparison, indent=1), encoding="utf-8")
         check_stop()
         os.replace(staging, job_dir / "result")  # the one step that makes the result visible

@@ -55,12 +55,13 @@ class Prediction:
 class Segmenter:
     """A loaded model on a device, ready to turn photos into probability maps. Not thread-safe; one per worker."""
 
-    def __init__(self, model: LoadedModel | str | Path | None = None, device: str = "auto", tta: bool = False,
+    def __init__(self, model: LoadedModel | str | Path | None = None, device: str = "auto", tta: bool | None = None,
                  backend: str = "auto") -> None:
-        """backend: "auto" (ONNX Runtime on the CPU when installed, else torch), "torch" or "onnx"."""
+        """tta: average in a horizontally flipped pass; None (default) follows the model file's `test_time_flip`.
+        backend: "auto" (ONNX Runtime on the CPU when installed, else torch), "torch" or "onnx"."""
         self.loaded = model if isinstance(model, LoadedModel) else load_checkpoint(resolve_model_path(model))
         self.device = resolve_device(device)
-        self.tta = tta
+        self.tta = self.loaded.test_time_flip if tta is None else tta
         self.model = self.loaded.model.to(self.device).eval()
         if self.device.type in ("cpu", "cuda"):
             self.model.to(memory_format=torch.channels_last)
@@ -77,7 +78,9 @@ class Segmenter:
     @property
     def device_description(self) -> str:
         description = describe_device(self.device)
-        return f"{description} · ONNX Runtime" if self.backend == "onnx" else description
+        if self.backend == "onnx":
+            description += " · ONNX Runtime"
+        return f"{description} · flip averaged" if self.tta else description
 
     def read(self, path: str | Path) -> Photo:
         """Decode only what the network needs: at least twice its input size on the long side."""

@@ -31,7 +31,7 @@ from skinseg_core.devices import resolve_device
 from skinseg_core.errors import DataError
 from skinseg_core.imageio import list_photos, read_mask, read_photo
 from skinseg_core.inference import Segmenter
-from skinseg_core.models import build_model, with_absolute_colour
+from skinseg_core.models import blended, build_model, with_absolute_colour
 from skinseg_core.paths import BUNDLED_MODEL_NAME, repo_root
 from skinseg_core.training import Progress, TrainSettings, fit, run_fit
 
@@ -132,6 +132,11 @@ POLISH = Stage(
 )
 MISTAKE_WEIGHT = 3.0
 USE_POLISH = True
+# The shipped weights: (1 - POLISH_BLEND) * stage 2 + POLISH_BLEND * stage 3 (models.blended, WiSE-FT). 1.0 ships
+# stage 3 as it is.
+POLISH_BLEND = 1.0
+# The shipped model runs with a left-right flipped pass averaged in (two passes per photo; models/MODEL_CARD.md).
+TEST_TIME_FLIP = True
 
 
 def mistake_weights(model_json: Path, pairs: list[SamplePair], weight: float, device: str = "cpu",
@@ -216,22 +221,22 @@ def train_bundled(data_root: str | Path, out: str | Path, device: str = "auto",
                          val_groups=groups, backgrounds=background_pictures), on_progress)
     best = stage2.best_checkpoint
     if USE_POLISH:
-        # Same validation photos and epoch choice as stage 2. Pixel weights only on the clinical photos: the public
-        # photos in the mix are there so that the network keeps what it knows about people in scenes.
+        # Same validation photos and epoch choice as stage 2; on every photo in the mix, the pixels stage 2 gets
+        # wrong weigh more.
         polish_train, polish_weights, _ = _weighted(splits, POLISH, exclude=set(clinical_exclude))
-        clinical_stems = {p.stem for p in clinical_train}
-        clinical_in_mix = [p for p in polish_train if p.stem in clinical_stems]
-        maps = dict(zip((p.stem for p in clinical_in_mix),
-                        mistake_weights(best, clinical_in_mix, MISTAKE_WEIGHT, device=str(torch_device))))
+        maps = mistake_weights(best, polish_train, MISTAKE_WEIGHT, device=str(torch_device))
         stage3 = run_fit(fit(out / "polish", load_checkpoint(best).model, polish_train, val, POLISH.settings,
                              torch_device, {"name": BUNDLED_MODEL_NAME, "stage": "clinical polish",
                                             "clinical_excluded": sorted(clinical_exclude)},
                              # One set: plain uniform sampling (no per-photo weights to record).
                              sample_weights=polish_weights if len(POLISH.shares) > 1 else None,
-                             pixel_weights=[maps.get(p.stem) for p in polish_train],
+                             pixel_weights=maps,
                              val_groups=groups), on_progress)
         best = stage3.best_checkpoint
     final = load_checkpoint(best)
+    shipped = final.model
+    if USE_POLISH and POLISH_BLEND < 1.0:
+        shipped = blended(load_checkpoint(stage2.best_checkpoint).model, final.model, POLISH_BLEND)
     training = {
         "recipe": "bundled",
         "command": ("python scripts/fetch_backgrounds.py --out runs/backgrounds && skinseg train --recipe bundled "
@@ -240,8 +245,9 @@ def train_bundled(data_root: str | Path, out: str | Path, device: str = "auto",
             "pretraining": {"shares": PRETRAIN.shares, "settings": PRETRAIN.settings.to_dict()},
             "fine-tuning": {"shares": FINETUNE.shares, "settings": FINETUNE.settings.to_dict()},
             **({"clinical polish": {"shares": POLISH.shares, "settings": POLISH.settings.to_dict(),
-                                    "mistake_weight": MISTAKE_WEIGHT}} if USE_POLISH else {}),
+                                    "mistake_weight": MISTAKE_WEIGHT, "blend": POLISH_BLEND}} if USE_POLISH else {}),
         },
+        "test_time_flip": TEST_TIME_FLIP,
         "sets": {name: {"train": len(s.train), "val": len(s.val), "test": len(s.test)} for name, s in splits.items()},
         "absolute_colour_from_stage": 2 if STAGE2_ABSOLUTE_COLOUR else None,
         "pretrained_from": str(pretrained),
@@ -250,8 +256,8 @@ def train_bundled(data_root: str | Path, out: str | Path, device: str = "auto",
         "pretrained_epoch": load_checkpoint(pretrained).info.get("training", {}).get("epoch"),
         "terms": "research use only; Fitzpatrick17k photos are CC BY-NC-SA (non-commercial)",
     }
-    return save_checkpoint(final.model, out / f"{BUNDLED_MODEL_NAME}.json",
-                           CheckpointMeta(name=BUNDLED_MODEL_NAME, training=training,
+    return save_checkpoint(shipped, out / f"{BUNDLED_MODEL_NAME}.json",
+                           CheckpointMeta(name=BUNDLED_MODEL_NAME, training=training, test_time_flip=TEST_TIME_FLIP,
                                           metrics=final.info.get("metrics", {})))
 
 

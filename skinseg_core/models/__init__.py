@@ -166,3 +166,22 @@ def with_absolute_colour(model: SegmentationNet) -> SegmentationNet:
             raise ValueError(f"cannot widen {key}: {tuple(source.shape)} -> {tuple(target.shape)}")
     wide.load_state_dict(new)
     return wide
+
+
+def blended(start: SegmentationNet, tuned: SegmentationNet, alpha: float) -> SegmentationNet:
+    """A copy of `tuned` with weights (1 - alpha) * start + alpha * tuned: weight-space ensembling of a model and its
+    own fine-tuned version (WiSE-FT, Wortsman et al., CVPR 2022), which keeps much of what fine-tuning gained while
+    giving back less of what the starting model knew. Batch-norm running statistics blend the same way; integer
+    buffers (batch counters) come from `tuned`."""
+    if not 0.0 <= alpha <= 1.0:
+        raise ValueError(f"alpha must be between 0 and 1, got {alpha}")
+    if start.config != tuned.config:
+        raise ValueError("only two versions of the same network can be blended; their configs differ")
+    mixed = copy.deepcopy(tuned)
+    first, second = start.state_dict(), tuned.state_dict()
+    mixed.load_state_dict({
+        key: torch.lerp(first[key].float(), value.float(), alpha).to(value.dtype) if value.is_floating_point()
+        else value.clone()
+        for key, value in second.items()
+    })
+    return mixed

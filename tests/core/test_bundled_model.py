@@ -20,6 +20,7 @@ def test_bundled_model_is_the_default_and_small(monkeypatch):
     loaded = load_checkpoint(bundled_model_path())
     assert loaded.weights_path.stat().st_size <= 20 * 1024 * 1024
     assert loaded.info["training"]["recipe"] == "bundled"
+    assert loaded.test_time_flip, "the bundled recipe ships a model that runs with the test-time flip (ADR 0008)"
 
 
 @pytest.mark.needs_data

@@ -59,6 +59,26 @@ def test_predict_writes_a_mask_per_photo_at_its_size(real_clinical, tiny_checkpo
     assert "6 of 6 photos segmented" in capsys.readouterr().err
 
 
+def test_predict_follows_the_models_flip_unless_told_not_to(tmp_path, tiny_checkpoint):
+    from skinseg_core.checkpoint import CheckpointMeta, save_checkpoint
+
+    photo = tmp_path / "p.png"
+    Image.fromarray(np.random.default_rng(1).integers(0, 255, (40, 64, 3), dtype=np.uint8)).save(photo)
+    flipping = save_checkpoint(load_checkpoint(tiny_checkpoint).model, tmp_path / "flip.json",
+                               CheckpointMeta(name="flip", test_time_flip=True))
+
+    def probabilities(model, *flags):
+        out = tmp_path / f"out-{model.stem}-{len(flags)}"
+        assert main(["predict", str(photo), "--out", str(out), "--model", str(model), "--probabilities", "-q",
+                     *flags]) == 0
+        return np.array(Image.open(out / "p_prob.png"))
+
+    by_default = probabilities(flipping)
+    assert np.array_equal(by_default, probabilities(tiny_checkpoint, "--tta"))
+    assert not np.array_equal(by_default, probabilities(flipping, "--no-tta"))
+    assert np.array_equal(probabilities(flipping, "--no-tta"), probabilities(tiny_checkpoint))
+
+
 def test_predict_reports_bad_files_and_goes_on(tmp_path, tiny_checkpoint, capsys):
     good = tmp_path / "good.png"
     Image.fromarray(np.full((20, 30, 3), 200, np.uint8)).save(good)

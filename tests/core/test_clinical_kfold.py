@@ -6,6 +6,7 @@ import dataclasses
 import json
 
 import pytest
+import torch
 
 from skinseg_core import recipes
 from skinseg_core.checkpoint import load_checkpoint
@@ -24,6 +25,7 @@ def test_clinical_kfold_holds_each_photo_out_once_and_scores_it(shared_data, tin
     monkeypatch.setattr(recipes, "FINETUNE", quick)
     monkeypatch.setattr(recipes, "POLISH", dataclasses.replace(
         recipes.POLISH, settings=dataclasses.replace(quick.settings, batch_size=2, optimizer="sgd")))
+    monkeypatch.setattr(recipes, "POLISH_BLEND", 0.5)
     out = tmp_path / "report"
     code = main(["report", "--clinical-kfold", "3", "--pretrained", str(tiny_checkpoint), "--data-root",
                  str(shared_data), "--work", str(tmp_path / "kfold"), "--out", str(out), "--device", "cpu"])
@@ -38,7 +40,15 @@ def test_clinical_kfold_holds_each_photo_out_once_and_scores_it(shared_data, tin
         # Stage 2 widens the pretrained 6-channel net to RGB+HSV + absolute RGB (the recipe's close-up fix).
         assert trained_on.model.in_channels == 9 and "absolute rgb" in trained_on.info["normalisation"]
         assert "clinical polish" in trained_on.info["training"]["stages"]  # stage 3 ran after stage 2
-        assert (tmp_path / "kfold" / f"fold{fold['fold']}" / "polish" / "config.json").exists()
+        fold_dir = tmp_path / "kfold" / f"fold{fold['fold']}"
+        # The shipped weights are the blend of stage 2's and stage 3's best, and run with the test-time flip.
+        stage2 = load_checkpoint(fold_dir / "finetune" / "best.json").model.state_dict()
+        stage3 = load_checkpoint(fold_dir / "polish" / "best.json").model.state_dict()
+        changed = [k for k, v in stage3.items() if v.is_floating_point() and not torch.equal(v, stage2[k])]
+        assert changed, "stage 3 trained"
+        shipped = trained_on.model.state_dict()
+        assert all(torch.allclose(shipped[k], (stage2[k] + stage3[k]) / 2, atol=1e-6) for k in changed)
+        assert trained_on.test_time_flip and trained_on.info["training"]["stages"]["clinical polish"]["blend"] == 0.5
         config = json.loads((tmp_path / "kfold" / f"fold{fold['fold']}" / "finetune" / "config.json").read_text())
         assert not any(stem in path for stem in fold["held_out"] for path in config["train"] + config["val"])
     (entry,) = report["sets"].values()

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from skinseg_core import finetune_job
-from skinseg_core.checkpoint import load_checkpoint
+from skinseg_core.checkpoint import CheckpointMeta, load_checkpoint, save_checkpoint
 from skinseg_core.errors import DataError
 from skinseg_core.finetune_job import FinetuneProcess, JobSpec, check_enough, corrected_photos, run_job
 from skinseg_core.training import TrainSettings
@@ -35,7 +35,10 @@ def test_too_few_corrected_photos_says_how_many_are_needed(tmp_path: Path) -> No
 def test_a_job_trains_holds_out_and_compares(tmp_path: Path, tiny_checkpoint: Path) -> None:
     photos = write_corrected_folder(tmp_path / "photos", corrected=5)
     job = tmp_path / "job"
-    JobSpec([str(p) for p in photos], str(tiny_checkpoint), QUICK, device="cpu", changed_weight=3.0,
+    # A parent that runs with the test-time flip (as the bundled model does): the fine-tuned model must too.
+    parent = save_checkpoint(load_checkpoint(tiny_checkpoint).model, tmp_path / "tiny.json",
+                             CheckpointMeta(name="tiny", test_time_flip=True))
+    JobSpec([str(p) for p in photos], str(parent), QUICK, device="cpu", changed_weight=3.0,
             threads=1).write(job)
     assert run_job(job) == 0
 
@@ -58,7 +61,7 @@ def test_a_job_trains_holds_out_and_compares(tmp_path: Path, tiny_checkpoint: Pa
         for thumb in row["thumbs"].values():
             assert (result / thumb).is_file()
     model = load_checkpoint(result / "model.json")
-    assert model.info["parent"] == "tiny"
+    assert model.info["parent"] == "tiny" and model.test_time_flip
     assert not list(job.glob(".result-*"))
 
 

@@ -82,6 +82,22 @@ def test_flip_averaging_stays_a_probability_map(tmp_path, tiny_checkpoint):
     assert prob.shape == (48, 64) and 0.0 <= prob.min() <= prob.max() <= 1.0
 
 
+def test_a_model_file_that_asks_for_the_flip_gets_it_by_default(tmp_path, tiny_checkpoint):
+    from skinseg_core.checkpoint import CheckpointMeta, load_checkpoint, save_checkpoint
+
+    path = _photo(tmp_path / "p.png", (64, 48))
+    flipping = save_checkpoint(load_checkpoint(tiny_checkpoint).model, tmp_path / "flip.json",
+                               CheckpointMeta(name="flip", test_time_flip=True))
+    assert load_checkpoint(flipping).test_time_flip and not load_checkpoint(tiny_checkpoint).test_time_flip
+    default = Segmenter(flipping, device="cpu")
+    assert default.tta and not Segmenter(tiny_checkpoint, device="cpu").tta
+    assert "flip" in default.device_description  # the app's status bar and `predict` say so
+    by_default = default.probabilities(path)
+    assert np.array_equal(by_default, Segmenter(tiny_checkpoint, device="cpu", tta=True).probabilities(path))
+    plain = Segmenter(flipping, device="cpu", tta=False).probabilities(path)
+    assert np.abs(by_default - plain).max() > 1e-4, "asking for no flip on such a model is honoured"
+
+
 def test_no_model_anywhere_is_a_clear_message(monkeypatch):
     monkeypatch.delenv("SKINSEG_MODEL", raising=False)
     monkeypatch.setattr("skinseg_core.inference.default_model_path", lambda: None)

@@ -276,3 +276,24 @@ def test_absolute_colour_widens_the_input_to_nine_channels(preset):
     scores.mean().backward()
     first_conv = next(p for p in wide.parameters() if p.ndim == 4)
     assert first_conv.shape[1] == 9 and first_conv.grad[:, 6:9].abs().sum() > 0, "the new channels learn"
+
+
+def test_blending_two_versions_of_a_network_interpolates_their_weights(preset):
+    from skinseg_core.models import blended
+
+    torch.manual_seed(0)
+    start = tiny(preset).eval()
+    torch.manual_seed(1)
+    tuned = tiny(preset).eval()
+    x = six_channel(1, 16, 16)
+    with torch.no_grad():
+        assert torch.allclose(blended(start, tuned, 0.0)(x), start(x), atol=1e-6)
+        assert torch.allclose(blended(start, tuned, 1.0)(x), tuned(x), atol=1e-6)
+        half = blended(start, tuned, 0.5).state_dict()
+    for key, value in tuned.state_dict().items():
+        if value.is_floating_point():
+            assert torch.allclose(half[key], (start.state_dict()[key] + value) / 2, atol=1e-6), key
+    with pytest.raises(ValueError, match="configs differ"):
+        blended(start, tiny(preset, dropout=0.1), 0.5)
+    with pytest.raises(ValueError, match="between 0 and 1"):
+        blended(start, tuned, 1.5)
