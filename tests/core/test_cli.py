@@ -134,9 +134,15 @@ def test_train_evaluate_finetune_on_real_photos(real_faces, real_clinical, tmp_p
     assert 0.0 <= result["summary"]["jaccard"]["mean"] <= 1.0
     assert result["summary"]["dice"]["mean"] >= result["summary"]["jaccard"]["mean"]
 
+    # Fine-tune a copy that runs with the test-time flip, as the bundled model does: the result must run with it too.
+    from skinseg_core.checkpoint import CheckpointMeta, save_checkpoint
+
+    flipping = save_checkpoint(load_checkpoint(best).model, tmp_path / "flipping.json",
+                               CheckpointMeta(name=load_checkpoint(best).name, test_time_flip=True))
     tuned = tmp_path / "tuned.json"
     assert main(["finetune", "--images", str(real_clinical / "images"), "--masks", str(real_clinical / "masks"),
-                 "--from", str(best), "--out", str(tuned), "--epochs", "2", "--batch-size", "2"]) == 0
+                 "--from", str(flipping), "--out", str(tuned), "--epochs", "2", "--batch-size", "2"]) == 0
+    assert load_checkpoint(tuned).test_time_flip
     info = load_checkpoint(tuned).info
     assert info["parent"] == load_checkpoint(best).name
     assert info["training"]["settings"]["learning_rate"] == 0.001
