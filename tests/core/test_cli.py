@@ -15,6 +15,7 @@ from PIL import Image
 
 from skinseg_core.checkpoint import load_checkpoint
 from skinseg_core.cli import main
+from tests.model_files import flipping_copy
 
 REPO = Path(__file__).resolve().parents[2]
 TINY_ARGS = ["--widths", "4,8,12", "--fc-dim", "8", "--fc-grid", "2", "--input-size", "32"]
@@ -60,12 +61,9 @@ def test_predict_writes_a_mask_per_photo_at_its_size(real_clinical, tiny_checkpo
 
 
 def test_predict_follows_the_models_flip_unless_told_not_to(tmp_path, tiny_checkpoint):
-    from skinseg_core.checkpoint import CheckpointMeta, save_checkpoint
-
     photo = tmp_path / "p.png"
     Image.fromarray(np.random.default_rng(1).integers(0, 255, (40, 64, 3), dtype=np.uint8)).save(photo)
-    flipping = save_checkpoint(load_checkpoint(tiny_checkpoint).model, tmp_path / "flip.json",
-                               CheckpointMeta(name="flip", test_time_flip=True))
+    flipping = flipping_copy(tiny_checkpoint, tmp_path / "flip.json")
 
     def probabilities(model, *flags):
         out = tmp_path / f"out-{model.stem}-{len(flags)}"
@@ -135,10 +133,7 @@ def test_train_evaluate_finetune_on_real_photos(real_faces, real_clinical, tmp_p
     assert result["summary"]["dice"]["mean"] >= result["summary"]["jaccard"]["mean"]
 
     # Fine-tune a copy that runs with the test-time flip, as the bundled model does: the result must run with it too.
-    from skinseg_core.checkpoint import CheckpointMeta, save_checkpoint
-
-    flipping = save_checkpoint(load_checkpoint(best).model, tmp_path / "flipping.json",
-                               CheckpointMeta(name=load_checkpoint(best).name, test_time_flip=True))
+    flipping = flipping_copy(best, tmp_path / "flipping.json")
     tuned = tmp_path / "tuned.json"
     assert main(["finetune", "--images", str(real_clinical / "images"), "--masks", str(real_clinical / "masks"),
                  "--from", str(flipping), "--out", str(tuned), "--epochs", "2", "--batch-size", "2"]) == 0

@@ -10,10 +10,11 @@ from pathlib import Path
 import pytest
 
 from skinseg_core import finetune_job
-from skinseg_core.checkpoint import CheckpointMeta, load_checkpoint, save_checkpoint
+from skinseg_core.checkpoint import load_checkpoint
 from skinseg_core.errors import DataError
 from skinseg_core.finetune_job import FinetuneProcess, JobSpec, check_enough, corrected_photos, run_job
 from skinseg_core.training import TrainSettings
+from tests.model_files import flipping_copy
 from tests.corrected import write_corrected_folder
 
 QUICK = TrainSettings(learning_rate=0.001, epochs=2, patience=5, batch_size=2).to_dict()
@@ -36,8 +37,7 @@ def test_a_job_trains_holds_out_and_compares(tmp_path: Path, tiny_checkpoint: Pa
     photos = write_corrected_folder(tmp_path / "photos", corrected=5)
     job = tmp_path / "job"
     # A parent that runs with the test-time flip (as the bundled model does): the fine-tuned model must too.
-    parent = save_checkpoint(load_checkpoint(tiny_checkpoint).model, tmp_path / "tiny.json",
-                             CheckpointMeta(name="tiny", test_time_flip=True))
+    parent = flipping_copy(tiny_checkpoint, tmp_path / "tiny.json")
     JobSpec([str(p) for p in photos], str(parent), QUICK, device="cpu", changed_weight=3.0,
             threads=1).write(job)
     assert run_job(job) == 0

@@ -7,8 +7,10 @@ import pytest
 import torch
 from PIL import Image
 
+from skinseg_core.checkpoint import load_checkpoint
 from skinseg_core.errors import CheckpointError, DeviceError, ImageReadError
 from skinseg_core.inference import Segmenter, resolve_model_path
+from tests.model_files import flipping_copy
 
 
 def _photo(path, size=(57, 33), mode="RGB", **save):
@@ -83,11 +85,8 @@ def test_flip_averaging_stays_a_probability_map(tmp_path, tiny_checkpoint):
 
 
 def test_a_model_file_that_asks_for_the_flip_gets_it_by_default(tmp_path, tiny_checkpoint):
-    from skinseg_core.checkpoint import CheckpointMeta, load_checkpoint, save_checkpoint
-
     path = _photo(tmp_path / "p.png", (64, 48))
-    flipping = save_checkpoint(load_checkpoint(tiny_checkpoint).model, tmp_path / "flip.json",
-                               CheckpointMeta(name="flip", test_time_flip=True))
+    flipping = flipping_copy(tiny_checkpoint, tmp_path / "flip.json")
     assert load_checkpoint(flipping).test_time_flip and not load_checkpoint(tiny_checkpoint).test_time_flip
     default = Segmenter(flipping, device="cpu")
     assert default.tta and not Segmenter(tiny_checkpoint, device="cpu").tta

@@ -1,0 +1,13 @@
+"""Model files for tests that need one with a particular setting."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from skinseg_core.checkpoint import CheckpointMeta, load_checkpoint, save_checkpoint
+
+
+def flipping_copy(model_json: Path, out: Path) -> Path:
+    """The same network and name saved to `out` as a model that asks for the test-time flip (as the bundled one does)."""
+    loaded = load_checkpoint(model_json)
+    return save_checkpoint(loaded.model, out, CheckpointMeta(name=loaded.name, test_time_flip=True))
