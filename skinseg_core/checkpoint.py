@@ -90,6 +90,15 @@ class CheckpointMeta:
     test_time_flip: bool = False
 
 
+def fine_tuned_meta(parent: LoadedModel, trained: LoadedModel, name: str) -> CheckpointMeta:
+    """What a model fine-tuned from `parent` records: the training run's record, metrics and threshold (`trained` is
+    the run's best checkpoint), the parent's name, and how the parent is meant to run (its test-time flip)."""
+    info = trained.info
+    return CheckpointMeta(name=name, training=info.get("training", {}), metrics=dict(info.get("metrics", {})),
+                          threshold=float(info.get("threshold", 0.5)), test_time_flip=parent.test_time_flip,
+                          extra={"parent": parent.name})
+
+
 def save_checkpoint(model: SegmentationNet, path: str | Path, meta: CheckpointMeta | None = None) -> Path:
     """Write `<stem>.safetensors` and `<stem>.json` atomically; returns the config path.
 

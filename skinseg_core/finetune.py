@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from skinseg_core.checkpoint import CheckpointMeta, load_checkpoint, save_checkpoint
+from skinseg_core.checkpoint import fine_tuned_meta, load_checkpoint, save_checkpoint
 from skinseg_core.data import find_pairs, split_pairs
 from skinseg_core.devices import resolve_device
 from skinseg_core.errors import DataError
@@ -48,11 +48,4 @@ def finetune_folder(
             "scenario": "fine-tuning", "images": str(Path(images).resolve())}
     result = run_fit(fit(run_dir, loaded.model, train, val, settings, resolve_device(device), meta), on_progress)
     best = load_checkpoint(result.best_checkpoint)
-    info = best.info
-    return save_checkpoint(
-        best.model,
-        out,
-        CheckpointMeta(name=Path(out).stem, training=info.get("training", {}), metrics=info.get("metrics", {}),
-                       threshold=float(info.get("threshold", 0.5)), test_time_flip=loaded.test_time_flip,
-                       extra={"parent": loaded.name}),
-    )
+    return save_checkpoint(best.model, out, fine_tuned_meta(loaded, best, Path(out).stem))

@@ -172,9 +172,10 @@ def _thumbnail(rgb: np.ndarray) -> np.ndarray:
     return cv2.resize(rgb, size, interpolation=interpolation)
 
 
-def _compare(active: Any, new: Any, val_pairs: Sequence[Any], device: str, out: Path,
+def _compare(active: Any, new: Any, new_flip: bool, val_pairs: Sequence[Any], device: str, out: Path,
              report: _Reporter) -> dict[str, Any]:
-    """Both models on the held-out photos at full resolution: per-photo and mean Jaccard and Dice, thumbnails."""
+    """Both models on the held-out photos at full resolution, each as it runs in the app (`new_flip`: the test-time
+    flip the new model is saved with): per-photo and mean Jaccard and Dice, thumbnails."""
     from PIL import Image
 
     from skinseg_core.imageio import read_mask
@@ -184,7 +185,7 @@ def _compare(active: Any, new: Any, val_pairs: Sequence[Any], device: str, out: 
     thumbs = out / "thumbs"
     thumbs.mkdir(parents=True, exist_ok=True)
     segmenters = {"active": Segmenter(active, device=device, backend="torch"),
-                  "new": Segmenter(new, device=device, backend="torch")}
+                  "new": Segmenter(new, device=device, backend="torch", tta=new_flip)}
     photos = []
     for index, pair in enumerate(val_pairs):
         report("evaluating", photo=index + 1, photos=len(val_pairs))
@@ -213,7 +214,7 @@ def run_job(job_dir: str | Path, on_event: Callable[[dict[str, Any]], None] | No
     exit status. `on_event` also gets each progress line (as a dict)."""
     import torch
 
-    from skinseg_core.checkpoint import CheckpointMeta, load_checkpoint, save_checkpoint
+    from skinseg_core.checkpoint import fine_tuned_meta, load_checkpoint, save_checkpoint
     from skinseg_core.data import split_pairs
     from skinseg_core.devices import resolve_device
     from skinseg_core.training import fit
@@ -273,7 +274,8 @@ def run_job(job_dir: str | Path, on_event: Callable[[dict[str, Any]], None] | No
         best = load_checkpoint(result.best_checkpoint)
         staging = job_dir / f".result-{secrets.token_hex(4)}.tmp"
         staging.mkdir()
-        comparison = _compare(active, best, val, spec.device, staging, report)
+        meta = fine_tuned_meta(active, best, "fine-tuned")
+        comparison = _compare(active, best, meta.test_time_flip, val, spec.device, staging, report)
         comparison.update(
             parent={"name": active.name, "path": str(active.config_path),
                     "sha256": active.info.get("weights_sha256")},
@@ -281,12 +283,8 @@ def run_job(job_dir: str | Path, on_event: Callable[[dict[str, Any]], None] | No
             best_epoch=result.best_epoch, epochs_run=result.epochs_run, settings=settings.to_dict(),
             changed_weight=spec.changed_weight if use_weights else 1.0,
         )
-        info = best.info
-        save_checkpoint(best.model, staging / "model.json", CheckpointMeta(
-            name="fine-tuned", training=info.get("training", {}),
-            metrics={**info.get("metrics", {}), "held_out_comparison": comparison["summary"]},
-            threshold=float(info.get("threshold", 0.5)), test_time_flip=active.test_time_flip,
-            extra={"parent": active.name}))
+        meta.metrics["held_out_comparison"] = comparison["summary"]
+        save_checkpoint(best.model, staging / "model.json", meta)
         (staging / "comparison.json").write_text(json.dumps(comparison, indent=1), encoding="utf-8")
         check_stop()
         os.replace(staging, job_dir / "result")  # the one step that makes the result visible

@@ -12,6 +12,9 @@ import pytest
 from skinseg_core import finetune_job
 from skinseg_core.checkpoint import load_checkpoint
 from skinseg_core.errors import DataError
+from skinseg_core.imageio import read_mask
+from skinseg_core.inference import Segmenter
+from skinseg_core.metrics import confusion, jaccard
 from skinseg_core.finetune_job import FinetuneProcess, JobSpec, check_enough, corrected_photos, run_job
 from skinseg_core.training import TrainSettings
 from tests.model_files import flipping_copy
@@ -62,6 +65,13 @@ def test_a_job_trains_holds_out_and_compares(tmp_path: Path, tiny_checkpoint: Pa
             assert (result / thumb).is_file()
     model = load_checkpoint(result / "model.json")
     assert model.info["parent"] == "tiny" and model.test_time_flip
+    # The "new" column scores the model as it is saved and will run (with its parent's flip), not the bare run.
+    saved = Segmenter(result / "model.json", device="cpu", backend="torch")
+    for row in comparison["photos"]:
+        (mask,) = (job / "data" / "masks").glob(f"*-{Path(row['photo']).stem}.png")
+        prediction = saved.predict(row["photo"])
+        counts = confusion(prediction.mask(model.threshold), read_mask(mask, size=prediction.photo.full_size))
+        assert row["new"]["jaccard"] == pytest.approx(jaccard(counts), abs=1e-9)
     assert not list(job.glob(".result-*"))
 
 
