@@ -54,7 +54,9 @@ BUNDLED_ARCHITECTURE: dict[str, Any] = {
 }
 
 
-STAGE2_ABSOLUTE_COLOUR = True  # stage 2 widens the input to RGB+HSV standardised + absolute RGB
+# The stage from which the network also reads the absolute colour channels (RGB+HSV standardised + absolute RGB,
+# docs/adr/0007): 1 trains them from the start, 2 widens the pretrained 6-channel network, None never adds them.
+ABSOLUTE_COLOUR_FROM_STAGE: int | None = 2
 
 
 @dataclass(frozen=True)
@@ -193,18 +195,18 @@ def train_bundled(data_root: str | Path, out: str | Path, device: str = "auto",
     torch_device = resolve_device(device)
     splits = dataset_splits(data_root)
     arch = dict(BUNDLED_ARCHITECTURE)
-    model = build_model(arch.pop("name"), **arch)
+    model = build_model(arch.pop("name"), absolute_colour=ABSOLUTE_COLOUR_FROM_STAGE == 1, **arch)
     if pretrained is None:
         train, weights, val = _weighted(splits, PRETRAIN)
         stage1 = run_fit(fit(out / "pretrain", model, train, val, PRETRAIN.settings, torch_device,
                              {"name": "skinseg-pretrained", "stage": "pretraining"}, sample_weights=weights),
                          on_progress)
         pretrained = stage1.best_checkpoint
-    # Stage 2 adds the absolute colour channels (preprocess.network_input): clinical close-ups are all skin, and
-    # per-image standardisation alone hides their colour. The new weights start at zero, so stage 2 starts from
-    # exactly what stage 1 learnt.
+    # The absolute colour channels (preprocess.network_input): clinical close-ups are all skin, and per-image
+    # standardisation alone hides their colour. Widening a 6-channel network starts the new weights at zero, so
+    # stage 2 then starts from exactly what stage 1 learnt.
     tuned_start = load_checkpoint(pretrained).model
-    if STAGE2_ABSOLUTE_COLOUR:
+    if ABSOLUTE_COLOUR_FROM_STAGE is not None:
         tuned_start = with_absolute_colour(tuned_start)
     groups: list[str] = []
     train, weights, val = _weighted(splits, FINETUNE, exclude=set(clinical_exclude), groups=groups)
@@ -249,7 +251,7 @@ def train_bundled(data_root: str | Path, out: str | Path, device: str = "auto",
         },
         "test_time_flip": TEST_TIME_FLIP,
         "sets": {name: {"train": len(s.train), "val": len(s.val), "test": len(s.test)} for name, s in splits.items()},
-        "absolute_colour_from_stage": 2 if STAGE2_ABSOLUTE_COLOUR else None,
+        "absolute_colour_from_stage": ABSOLUTE_COLOUR_FROM_STAGE,
         "pretrained_from": str(pretrained),
         "clinical_excluded": sorted(clinical_exclude),
         "backgrounds": len(background_pictures or []),
@@ -306,5 +308,5 @@ def run_recipe(name: str, out: Path | None, data_root: Path | None, device: str 
 
 
 def recipe_summary() -> dict[str, Any]:
-    return {"architecture": BUNDLED_ARCHITECTURE, "stage2_absolute_colour": STAGE2_ABSOLUTE_COLOUR,
+    return {"architecture": BUNDLED_ARCHITECTURE, "absolute_colour_from_stage": ABSOLUTE_COLOUR_FROM_STAGE,
             "pretraining": dataclasses.asdict(PRETRAIN), "fine_tuning": dataclasses.asdict(FINETUNE)}

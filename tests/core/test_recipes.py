@@ -49,3 +49,40 @@ def test_mistake_weights_mark_where_the_model_is_wrong(synthetic_folder, tiny_ch
         assert np.array_equal(weight == 3.0, wrong)
     small = mistake_weights(tiny_checkpoint, pairs[:1], 3.0, long_side=32)
     assert max(small[0].shape) == 32
+
+
+@pytest.mark.needs_data
+@pytest.mark.parametrize("absolute_from", [1, 2])
+def test_bundled_recipe_runs_all_three_stages_from_the_command_line(shared_data, tmp_path, monkeypatch, capsys,
+                                                                    absolute_from):
+    # The real recipe takes over an hour; the same code with one tiny step per stage shows the mechanics.
+    import dataclasses
+    import json
+
+    from skinseg_core import recipes
+    from skinseg_core.checkpoint import load_checkpoint
+    from skinseg_core.cli import main
+    from skinseg_core.training import TrainSettings
+
+    quick = TrainSettings(epochs=1, patience=1, batch_size=2, learning_rate=1e-3, steps_per_epoch=1, num_workers=0,
+                          augmentation="paper")
+    for name in ("PRETRAIN", "FINETUNE", "POLISH"):
+        stage = getattr(recipes, name)
+        monkeypatch.setattr(recipes, name, dataclasses.replace(stage, val_per_set=1, settings=dataclasses.replace(
+            quick, optimizer=stage.settings.optimizer)))
+    monkeypatch.setattr(recipes, "BUNDLED_ARCHITECTURE", {
+        "name": "dense-res-unet", "widths": (4, 8), "dense_layers": 1, "residual_width": 4, "fc_dim": 8,
+        "fc_grid": 2, "input_size": 48})
+    monkeypatch.setattr(recipes, "ABSOLUTE_COLOUR_FROM_STAGE", absolute_from)
+    out = tmp_path / "bundled"
+    assert main(["train", "--recipe", "bundled", "--data-root", str(shared_data), "--out", str(out),
+                 "--device", "cpu"]) == 0
+    assert f"bundled model written to {out / 'skinseg-bundled.json'}" in capsys.readouterr().out
+    stage1 = load_checkpoint(out / "pretrain" / "best.json")
+    assert stage1.model.in_channels == (9 if absolute_from == 1 else 6)
+    shipped = load_checkpoint(out / "skinseg-bundled.json")
+    assert shipped.model.in_channels == 9 and shipped.input_size == 48 and shipped.test_time_flip
+    training = shipped.info["training"]
+    assert training["absolute_colour_from_stage"] == absolute_from
+    assert set(training["stages"]) == {"pretraining", "fine-tuning", "clinical polish"}
+    assert json.loads((out / "pretrain" / "config.json").read_text())["settings"]["epochs"] == 1
