@@ -14,7 +14,6 @@ used for the shipped model; the report measures them by k-fold instead (`clinica
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import shutil
 import sys
@@ -306,7 +305,3 @@ def run_recipe(name: str, out: Path | None, data_root: Path | None, device: str 
         print(f"installed as {install_bundled(model)}")
     return 0
 
-
-def recipe_summary() -> dict[str, Any]:
-    return {"architecture": BUNDLED_ARCHITECTURE, "absolute_colour_from_stage": ABSOLUTE_COLOUR_FROM_STAGE,
-            "pretraining": dataclasses.asdict(PRETRAIN), "fine_tuning": dataclasses.asdict(FINETUNE)}
