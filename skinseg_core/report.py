@@ -3,11 +3,13 @@
 Test sets (see recipes.dataset_splits): LFW's official test split, the held-out 20 % of SFA, abdomen and ECU, and
 the clinical photos. For every photo the model and both colour rules are scored at the photo's full resolution:
 skin Jaccard and Dice, background Jaccard (how well non-skin is rejected), and on clinical photos the share of
-lesion pixels called skin (diseased skin is skin).
+lesion pixels called skin (diseased skin is skin). One more set is built from LFW's test split: its photos tiled
+5 x 5 into 1250 px pictures, so that faces are as small as in group photos (group_pictures.py).
 """
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -16,12 +18,17 @@ import numpy as np
 
 from skinseg_core.baselines import COLOUR_RULES
 from skinseg_core.data import SamplePair
+from skinseg_core.group_pictures import tile_pairs
 from skinseg_core.imageio import read_mask, read_photo
 from skinseg_core.inference import Segmenter
 from skinseg_core.metrics import Counts, confusion, summarize
 from skinseg_core.recipes import dataset_splits
 
 TEST_SETS = ("lfw_parts", "sfa", "abdomen", "ecu_subset", "clinical_fitz17k")
+GROUP_SET = "lfw_groups"
+GROUP_PER_SIDE = 5
+GROUP_DESCRIPTION = (f"LFW's test photos tiled {GROUP_PER_SIDE} x {GROUP_PER_SIDE} into "
+                     f"{GROUP_PER_SIDE * 250} px pictures, so that faces are as small as in group photos")
 
 
 def _lesion_mask(pair: SamplePair, size: tuple[int, int]) -> np.ndarray | None:
@@ -90,6 +97,10 @@ def bundled_report(model: str | Path | None, data_root: str | Path, device: str 
         "weights_sha256"), "sets": {}}
     for name in TEST_SETS:
         report["sets"][name] = score_pairs(segmenter, splits[name].test, progress=progress, label=name)
+    with tempfile.TemporaryDirectory(prefix="skinseg-groups-") as folder:
+        pictures = tile_pairs(splits["lfw_parts"].test, GROUP_PER_SIDE, Path(folder))
+        report["sets"][GROUP_SET] = {**score_pairs(segmenter, pictures, progress=progress, label=GROUP_SET),
+                                     "description": GROUP_DESCRIPTION}
     report["markdown"] = report_markdown(report)
     return report
 
@@ -111,4 +122,5 @@ def report_markdown(report: dict[str, Any]) -> str:
                 f"| {s['dice']['mean']:.3f} | {s['jaccard']['pooled']:.3f} | {s['background_jaccard']['mean']:.3f} "
                 f"| {'' if lesion is None else f'{lesion:.3f}'} |"
             )
-    return "\n".join(lines)
+    notes = [f"{name}: {entry['description']}." for name, entry in report["sets"].items() if "description" in entry]
+    return "\n".join(lines + ([""] + notes if notes else []))

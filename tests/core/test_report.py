@@ -91,3 +91,14 @@ def test_model_card_shows_table1_with_its_budget(tiny_checkpoint):
     table1["architectures"] = {"unet": {"scenarios": {"direct_transfer": low, "fine_tuning": high}}}
     card = render_card(tiny_checkpoint, report, {"forward_ms": 1.0}, table1=table1)
     assert "unet: direct transfer 0.21, fine tuning 0.53." in card
+
+
+def test_model_card_states_what_group_scale_costs(tiny_checkpoint):
+    report = {"sets": {"lfw_parts": _set_result(927, mean=0.64), "lfw_groups": {**_set_result(37, mean=0.55),
+                                                                                "description": "LFW tiled"}}}
+    report["markdown"] = report_markdown(report)
+    card = render_card(tiny_checkpoint, report, {"forward_ms": 1.0})
+    assert "skin Jaccard 0.640 one by one, 0.550 tiled 5 x 5 as lfw_groups" in card
+    assert "lfw_groups: LFW tiled." in card
+    without = render_card(tiny_checkpoint, _report("lfw_parts", 927), {"forward_ms": 1.0})
+    assert "one by one" not in without
