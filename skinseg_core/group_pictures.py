@@ -17,7 +17,7 @@ from skinseg_core.data import SamplePair
 from skinseg_core.imageio import read_mask, read_photo, write_mask_png
 
 
-def tile_pairs(pairs: list[SamplePair], per_side: int, out_dir: Path, cell: int = 250) -> list[SamplePair]:
+def tile_pairs(pairs: list[SamplePair], per_side: int, out_dir: Path, cell: int) -> list[SamplePair]:
     """Write one picture (PNG) and its mask per `per_side`**2 consecutive pairs into out_dir/images and
     out_dir/masks; a trailing remainder that cannot fill a picture is left out.
 

@@ -27,8 +27,9 @@ from skinseg_core.recipes import dataset_splits
 TEST_SETS = ("lfw_parts", "sfa", "abdomen", "ecu_subset", "clinical_fitz17k")
 GROUP_SET = "lfw_groups"
 GROUP_PER_SIDE = 5
+GROUP_CELL = 250  # LFW's own photo size: each photo keeps its pixels, the picture is 5 x 250 px wide
 GROUP_DESCRIPTION = (f"LFW's test photos tiled {GROUP_PER_SIDE} x {GROUP_PER_SIDE} into "
-                     f"{GROUP_PER_SIDE * 250} px pictures, so that faces are as small as in group photos")
+                     f"{GROUP_PER_SIDE * GROUP_CELL} px pictures, so that faces are as small as in group photos")
 
 
 def _lesion_mask(pair: SamplePair, size: tuple[int, int]) -> np.ndarray | None:
@@ -98,7 +99,7 @@ def bundled_report(model: str | Path | None, data_root: str | Path, device: str 
     for name in TEST_SETS:
         report["sets"][name] = score_pairs(segmenter, splits[name].test, progress=progress, label=name)
     with tempfile.TemporaryDirectory(prefix="skinseg-groups-") as folder:
-        pictures = tile_pairs(splits["lfw_parts"].test, GROUP_PER_SIDE, Path(folder))
+        pictures = tile_pairs(splits["lfw_parts"].test, GROUP_PER_SIDE, Path(folder), cell=GROUP_CELL)
         report["sets"][GROUP_SET] = {**score_pairs(segmenter, pictures, progress=progress, label=GROUP_SET),
                                      "description": GROUP_DESCRIPTION}
     report["markdown"] = report_markdown(report)

@@ -171,8 +171,7 @@ def with_absolute_colour(model: SegmentationNet) -> SegmentationNet:
 def blended(start: SegmentationNet, tuned: SegmentationNet, alpha: float) -> SegmentationNet:
     """A copy of `tuned` with weights (1 - alpha) * start + alpha * tuned: weight-space ensembling of a model and its
     own fine-tuned version (WiSE-FT, Wortsman et al., CVPR 2022), which keeps much of what fine-tuning gained while
-    giving back less of what the starting model knew. Batch-norm running statistics blend the same way; integer
-    buffers (batch counters) come from `tuned`."""
+    giving back less of what the starting model knew. Any integer tensors are taken from `tuned`."""
     if not 0.0 <= alpha <= 1.0:
         raise ValueError(f"alpha must be between 0 and 1, got {alpha}")
     if start.config != tuned.config:

@@ -41,7 +41,7 @@ def test_a_photo_that_is_not_square_is_centred_on_black_background(tmp_path):
 
 def test_tile_pairs_refuses_an_empty_grid(tmp_path):
     with pytest.raises(ValueError, match="per_side"):
-        tile_pairs([], 0, tmp_path)
+        tile_pairs([], 0, tmp_path, cell=250)
 
 
 @pytest.mark.needs_data
