@@ -40,7 +40,7 @@ from skinseg_core.errors import DataError, SkinSegError
 from skinseg_core.losses import jaccard_loss
 from skinseg_core.metrics import Counts, confusion, summarize
 from skinseg_core.models import SegmentationNet, scores_to_probabilities
-from skinseg_core.preprocess import model_input
+from skinseg_core.preprocess import NETWORK_CHANNELS, model_input
 from skinseg_core.transforms import eval_transform, train_transform
 
 log = logging.getLogger(__name__)
@@ -68,6 +68,9 @@ class TrainSettings:
     grad_clip: float | None = None  # clip the gradient norm to this value (None: no clipping)
     # Share of training items cut from inside the skin and enlarged (see closeups.py): clinical close-ups.
     closeups: float = 0.0
+    # Share of training photos whose absolute colour channels (a network with `absolute_colour`) are blanked, so
+    # that the network also learns to find skin without them and cannot take any skin-coloured surface for skin.
+    colour_dropout: float = 0.0
     steps_per_epoch: int | None = None  # None: one pass over the training photos per epoch
     cache_long_side: int | None = None  # photos are kept in memory at this long side (default 2 x input size)
     threshold: float = 0.5
@@ -141,6 +144,17 @@ def training_loss(scores: torch.Tensor, masks: torch.Tensor, weights: torch.Tens
     return loss
 
 
+def blank_absolute_colour(inputs: torch.Tensor, share: float, generator: torch.Generator | None = None
+                          ) -> torch.Tensor:
+    """[B, 9, H, W] network input with the absolute colour channels (7-9) zeroed in about `share` of the photos."""
+    blank = torch.rand(inputs.shape[0], generator=generator) < share
+    if not blank.any():
+        return inputs
+    inputs = inputs.clone()
+    inputs[blank.to(inputs.device), len(NETWORK_CHANNELS):] = 0.0
+    return inputs
+
+
 def train_one_epoch(
     model: SegmentationNet,
     loader: DataLoader,
@@ -148,8 +162,13 @@ def train_one_epoch(
     device: torch.device,
     bce_weight: float = 0.0,
     grad_clip: float | None = None,
+    colour_dropout: float = 0.0,
+    generator: torch.Generator | None = None,
 ) -> Generator[tuple[int, int, float], None, float]:
-    """Train one pass; yields (step, steps, running mean loss) after each step and returns the epoch's mean loss."""
+    """Train one pass; yields (step, steps, running mean loss) after each step and returns the epoch's mean loss.
+
+    colour_dropout: share of photos whose absolute colour channels are set to 0 (mid grey), drawn with `generator`.
+    """
     model.train()
     total, count = 0.0, 0
     steps = len(loader)
@@ -158,7 +177,10 @@ def train_one_epoch(
         weights = batch[2].to(device) if len(batch) > 2 else None
         images = _to_device(images, device)
         masks = masks.to(device, non_blocking=True)
-        scores = model(model_input(model, images))
+        inputs = model_input(model, images)
+        if colour_dropout > 0 and getattr(model, "absolute_colour", False):
+            inputs = blank_absolute_colour(inputs, colour_dropout, generator)
+        scores = model(inputs)
         loss = training_loss(scores, masks, weights, bce_weight)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
@@ -387,7 +409,8 @@ def fit(
         loss = 0.0
         steps = len(loader)
         for step, steps, loss in train_one_epoch(model, loader, optimizer, device, settings.bce_weight,
-                                                 settings.grad_clip):
+                                                 settings.grad_clip, settings.colour_dropout,
+                                                 torch.Generator().manual_seed(settings.seed * 100_003 + epoch + 1)):
             yield Progress("step", epoch, settings.epochs, step, steps, loss, None,
                            state["best_val_jaccard"] if state["best_epoch"] else None,
                            state["best_epoch"] or None, time.perf_counter() - started)

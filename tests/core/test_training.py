@@ -10,7 +10,7 @@ import torch
 from skinseg_core.checkpoint import load_checkpoint
 from skinseg_core.data import folder_pairs, split_pairs
 from skinseg_core.errors import SkinSegError
-from skinseg_core.training import Progress, TrainSettings, fit, run_fit
+from skinseg_core.training import Progress, TrainSettings, blank_absolute_colour, fit, run_fit
 
 from .conftest import tiny_model
 
@@ -153,3 +153,34 @@ def test_closeups_setting_trains_on_closeups(synthetic_folder, tmp_path):
     assert result.epochs_run == 1
     config = json.loads((tmp_path / "run" / "config.json").read_text())
     assert config["settings"]["closeups"] == 0.5
+
+
+def test_blank_absolute_colour_zeroes_only_the_colour_channels_of_the_drawn_photos():
+    inputs = torch.randn(400, 9, 4, 4) + 3.0
+    generator = torch.Generator().manual_seed(7)
+    blanked = blank_absolute_colour(inputs, 0.5, generator)
+    blank = (blanked[:, 6:] == 0).flatten(1).all(1)
+    assert 150 < int(blank.sum()) < 250
+    assert torch.equal(blanked[:, :6], inputs[:, :6])
+    assert torch.equal(blanked[~blank], inputs[~blank])
+    again = blank_absolute_colour(inputs, 0.5, torch.Generator().manual_seed(7))
+    assert torch.equal(again, blanked)
+    assert torch.equal(blank_absolute_colour(inputs, 0.0), inputs)
+
+
+@pytest.mark.parametrize("share", [0.0, 1.0])
+def test_colour_dropout_setting_blanks_what_the_network_sees_in_training(synthetic_folder, tmp_path, share):
+    pairs = folder_pairs(synthetic_folder)
+    train, val = split_pairs(pairs, 0.25, seed=0)
+    model = tiny_model(absolute_colour=True)
+    seen: list[torch.Tensor] = []
+    model.register_forward_pre_hook(lambda module, args: seen.append(args[0][:, 6:].detach().clone())
+                                    if module.training else None)
+    settings = TrainSettings(epochs=1, patience=2, batch_size=2, learning_rate=0.01, augmentation="paper",
+                             steps_per_epoch=3, colour_dropout=share, num_workers=0)
+    run_fit(fit(tmp_path / "run", model, train, val, settings))
+    assert len(seen) == 3
+    blanked = [bool((colour == 0).all()) for colour in seen]
+    assert blanked == [share == 1.0] * 3
+    config = json.loads((tmp_path / "run" / "config.json").read_text())
+    assert config["settings"]["colour_dropout"] == share
