@@ -243,7 +243,14 @@ def learning_rate_at(settings: TrainSettings, progress: float) -> float:
     return settings.learning_rate
 
 
+# Settings added after run folders already existed, with the value that means "not used": left out of the fingerprint
+# at that value, so that a run started by an earlier version (an interrupted fine-tuning, a recipe stage) resumes.
+_LATER_SETTINGS = {"colour_dropout": 0.0}
+
+
 def _fingerprint(payload: dict[str, Any]) -> str:
+    settings = {k: v for k, v in payload.get("settings", {}).items() if _LATER_SETTINGS.get(k, object()) != v}
+    payload = {**payload, "settings": settings} if "settings" in payload else payload
     return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 

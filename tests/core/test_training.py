@@ -83,6 +83,38 @@ def test_resume_refuses_a_different_run(synthetic_folder, tmp_path):
         run_fit(fit(tmp_path / "run", tiny_model(), train, val, other))
 
 
+def test_a_run_from_before_colour_dropout_existed_still_resumes(synthetic_folder, tmp_path):
+    import hashlib
+
+    pairs = folder_pairs(synthetic_folder)
+    train, val = split_pairs(pairs, 0.25, seed=0)
+    settings = TrainSettings(epochs=2, batch_size=2, augmentation="paper", steps_per_epoch=1)
+    run = tmp_path / "run"
+    progress = fit(run, tiny_model(), train, val, settings)
+    for report in progress:
+        if report.event == "epoch":
+            progress.close()  # stopped after epoch 1
+            break
+    # Rewrite the folder as the version before the setting existed wrote it: no colour_dropout in the settings, and
+    # the fingerprint over that.
+    config = json.loads((run / "config.json").read_text())
+    del config["settings"]["colour_dropout"]
+    payload = {k: v for k, v in config.items() if k not in ("meta", "fingerprint")}
+    old = hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[:16]
+    config["fingerprint"] = old
+    (run / "config.json").write_text(json.dumps(config))
+    state = json.loads((run / "state.json").read_text())
+    (run / "state.json").write_text(json.dumps({**state, "fingerprint": old}))
+
+    resumed: list[Progress] = []
+    result = run_fit(fit(run, tiny_model(), train, val, settings), resumed.append)
+    assert [r.epoch for r in resumed if r.event == "epoch"] == [2] and result.epochs_run == 2
+    # With the setting in use it is a different run.
+    with pytest.raises(SkinSegError, match="holds a different training run"):
+        run_fit(fit(run, tiny_model(), train, val, TrainSettings(
+            epochs=2, batch_size=2, augmentation="paper", steps_per_epoch=1, colour_dropout=0.5)))
+
+
 def test_early_stopping(synthetic_folder, tmp_path):
     pairs = folder_pairs(synthetic_folder)
     train, val = split_pairs(pairs, 0.25, seed=0)
