@@ -69,7 +69,7 @@ class TrainSettings:
     # Share of training items cut from inside the skin and enlarged (see closeups.py): clinical close-ups.
     closeups: float = 0.0
     # Share of training photos whose absolute colour channels (a network with `absolute_colour`) are blanked, so
-    # that the network also learns to find skin without them and cannot take any skin-coloured surface for skin.
+    # that the network also learns to find skin without them and does not lean on colour alone (docs/adr/0010).
     colour_dropout: float = 0.0
     steps_per_epoch: int | None = None  # None: one pass over the training photos per epoch
     cache_long_side: int | None = None  # photos are kept in memory at this long side (default 2 x input size)
