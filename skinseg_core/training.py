@@ -178,7 +178,7 @@ def train_one_epoch(
         images = _to_device(images, device)
         masks = masks.to(device, non_blocking=True)
         inputs = model_input(model, images)
-        if colour_dropout > 0 and getattr(model, "absolute_colour", False):
+        if colour_dropout > 0:
             inputs = blank_absolute_colour(inputs, colour_dropout, generator)
         scores = model(inputs)
         loss = training_loss(scores, masks, weights, bce_weight)
@@ -312,6 +312,9 @@ def fit(
         raise DataError("No training photos: give at least one folder with images/ and masks/ that pair up.")
     if not val_pairs:
         raise DataError("No validation photos: at least one photo must be held out to choose the best epoch.")
+    if settings.colour_dropout > 0 and not getattr(model, "absolute_colour", False):
+        raise ValueError("colour_dropout blanks the absolute colour channels, which this network does not read: set "
+                         "it to 0, or train a network built with absolute_colour.")
     input_size = int(model.config["input_size"])
     config = {
         "settings": settings.to_dict(),

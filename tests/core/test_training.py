@@ -90,7 +90,7 @@ def test_a_run_from_before_colour_dropout_existed_still_resumes(synthetic_folder
     train, val = split_pairs(pairs, 0.25, seed=0)
     settings = TrainSettings(epochs=2, batch_size=2, augmentation="paper", steps_per_epoch=1)
     run = tmp_path / "run"
-    progress = fit(run, tiny_model(), train, val, settings)
+    progress = fit(run, tiny_model(absolute_colour=True), train, val, settings)
     for report in progress:
         if report.event == "epoch":
             progress.close()  # stopped after epoch 1
@@ -107,11 +107,11 @@ def test_a_run_from_before_colour_dropout_existed_still_resumes(synthetic_folder
     (run / "state.json").write_text(json.dumps({**state, "fingerprint": old}))
 
     resumed: list[Progress] = []
-    result = run_fit(fit(run, tiny_model(), train, val, settings), resumed.append)
+    result = run_fit(fit(run, tiny_model(absolute_colour=True), train, val, settings), resumed.append)
     assert [r.epoch for r in resumed if r.event == "epoch"] == [2] and result.epochs_run == 2
     # With the setting in use it is a different run.
     with pytest.raises(SkinSegError, match="holds a different training run"):
-        run_fit(fit(run, tiny_model(), train, val, TrainSettings(
+        run_fit(fit(run, tiny_model(absolute_colour=True), train, val, TrainSettings(
             epochs=2, batch_size=2, augmentation="paper", steps_per_epoch=1, colour_dropout=0.5)))
 
 
@@ -216,3 +216,12 @@ def test_colour_dropout_setting_blanks_what_the_network_sees_in_training(synthet
     assert blanked == [share == 1.0] * 3
     config = json.loads((tmp_path / "run" / "config.json").read_text())
     assert config["settings"]["colour_dropout"] == share
+
+
+def test_colour_dropout_on_a_network_without_colour_channels_is_refused(synthetic_folder, tmp_path):
+    pairs = folder_pairs(synthetic_folder)
+    train, val = split_pairs(pairs, 0.25, seed=0)
+    settings = TrainSettings(epochs=1, batch_size=2, augmentation="paper", steps_per_epoch=1, colour_dropout=0.5)
+    with pytest.raises(ValueError, match="does not read"):
+        run_fit(fit(tmp_path / "run", tiny_model(), train, val, settings))
+    assert not (tmp_path / "run" / "state.json").exists()
