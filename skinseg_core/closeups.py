@@ -10,14 +10,12 @@ context; most windows are nearly all skin, the rest straddle an edge so that the
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 
 import cv2
 import numpy as np
 import torch
-from torch.utils.data import Dataset
 
-from skinseg_core.data import SkinDataset
+from skinseg_core.data import SkinDataset, WrappedDataset
 from skinseg_core.transforms import closeup_transform
 
 FULL_SKIN = 0.92  # "nearly all skin" windows: at least this share of skin
@@ -64,40 +62,24 @@ def closeup_crop(image: np.ndarray, mask: np.ndarray, rng: np.random.Generator
     return None
 
 
-class CloseUpDataset(Dataset):
+class CloseUpDataset(WrappedDataset):
     """Wraps a training SkinDataset: a share of its items become close-ups (see module docstring), augmented by
     `closeup_transform` (flips, any rotation, no zoom-out). Items are `(image, mask)` float tensors like the wrapped dataset's."""
+
+    RESEED_OFFSET = WORKER_OFFSET = 104_729
 
     def __init__(self, base: SkinDataset, probability: float) -> None:
         if not 0.0 <= probability <= 1.0:
             raise ValueError(f"the close-up share must be between 0 and 1, got {probability}")
         if getattr(base, "_weights", None) is not None:
             raise ValueError("close-ups do not support per-pixel loss weights")
-        self.base = base
-        self.size = base.size
-        self.probability = probability
         self.transform = closeup_transform(base.size)
-        self.rng = np.random.default_rng(0)
-        self._seeded_worker: tuple[int, int] | None = None
+        super().__init__(base)
+        self.probability = probability
 
-    @property
-    def pairs(self) -> Sequence:
-        return self.base.pairs
-
-    def __len__(self) -> int:
-        return len(self.base)
-
-    def reseed(self, seed: int) -> None:
-        self.base.reseed(seed)
-        self.rng = np.random.default_rng((seed + 104_729) % 2**32)
-        self.transform.set_random_seed((seed + 104_729) % 2**32)
-
-    def _reseed_for_worker(self) -> None:
-        info = torch.utils.data.get_worker_info()
-        if info is not None and (info.id, info.seed) != self._seeded_worker:
-            self.rng = np.random.default_rng((info.seed + 104_729) % 2**32)
-            self.transform.set_random_seed((info.seed + 104_729) % 2**32)
-            self._seeded_worker = (info.id, info.seed)
+    def _seed(self, seed: int) -> None:
+        super()._seed(seed)
+        self.transform.set_random_seed(seed)
 
     def __getitem__(self, index: int) -> tuple[torch.Tensor, ...]:
         self._reseed_for_worker()

@@ -16,9 +16,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 import torch
-from torch.utils.data import Dataset
 
-from skinseg_core.data import SkinDataset
+from skinseg_core.data import SkinDataset, WrappedDataset
 from skinseg_core.imageio import read_photo
 
 log = logging.getLogger(__name__)
@@ -35,12 +34,14 @@ def load_backgrounds(paths: Sequence[Path], long_side: int) -> list[np.ndarray]:
     return out
 
 
-class CollageDataset(Dataset):
+class CollageDataset(WrappedDataset):
     """Wraps a training SkinDataset: some items become collages or negatives (see module docstring).
 
     Items are `(image, mask)` float tensors like the wrapped dataset's. Per-pixel loss weights are not supported
     (collages are a pretraining device; fine-tuning on corrected photos does not use them).
     """
+
+    WORKER_OFFSET = 7919
 
     def __init__(self, base: SkinDataset, backgrounds: Sequence[np.ndarray],
                  collage_probability: float = COLLAGE_PROBABILITY,
@@ -49,30 +50,10 @@ class CollageDataset(Dataset):
             raise ValueError("CollageDataset needs at least one background picture")
         if getattr(base, "_weights", None) is not None:
             raise ValueError("collages do not support per-pixel loss weights")
-        self.base = base
-        self.size = base.size
+        super().__init__(base)
         self.backgrounds = list(backgrounds)
         self.collage_probability = collage_probability
         self.negative_probability = negative_probability
-        self.rng = np.random.default_rng(0)
-        self._seeded_worker: tuple[int, int] | None = None
-
-    @property
-    def pairs(self):
-        return self.base.pairs
-
-    def __len__(self) -> int:
-        return len(self.base)
-
-    def reseed(self, seed: int) -> None:
-        self.base.reseed(seed)
-        self.rng = np.random.default_rng(seed % 2**32)
-
-    def _reseed_for_worker(self) -> None:
-        info = torch.utils.data.get_worker_info()
-        if info is not None and (info.id, info.seed) != self._seeded_worker:
-            self.rng = np.random.default_rng((info.seed + 7919) % 2**32)
-            self._seeded_worker = (info.id, info.seed)
 
     def _background(self) -> np.ndarray:
         """A random crop (25-100 % of the short side) of a random background, flipped at random, size x size."""

@@ -304,3 +304,39 @@ class SkinDataset(Dataset):
             return image_t, mask_t
         weight_t = torch.from_numpy(np.asarray(out["masks"][0], dtype=np.float32) + 1.0)[None]
         return image_t, mask_t, weight_t
+
+
+class WrappedDataset(Dataset):
+    """Base of the training datasets that wrap another (close-ups, collages, skin tone) and redraw some of its
+    items with a random generator of their own, reseeded with the wrapped dataset each epoch and in each worker."""
+
+    # Added to the epoch's and the worker's seed, so that wrappers stacked on one dataset draw different numbers.
+    RESEED_OFFSET = 0
+    WORKER_OFFSET = 0
+
+    def __init__(self, base: Dataset) -> None:
+        self.base = base
+        self.size = base.size
+        self.rng = np.random.default_rng(0)
+        self._seeded_worker: tuple[int, int] | None = None
+
+    @property
+    def pairs(self) -> Sequence[SamplePair]:
+        return self.base.pairs
+
+    def __len__(self) -> int:
+        return len(self.base)
+
+    def _seed(self, seed: int) -> None:
+        self.rng = np.random.default_rng(seed)
+
+    def reseed(self, seed: int) -> None:
+        self.base.reseed(seed)
+        self._seed((seed + self.RESEED_OFFSET) % 2**32)
+
+    def _reseed_for_worker(self) -> None:
+        # Forked DataLoader workers start with copies of the parent's generator; each worker (and epoch) needs its own.
+        info = torch.utils.data.get_worker_info()
+        if info is not None and (info.id, info.seed) != self._seeded_worker:
+            self._seed((info.seed + self.WORKER_OFFSET) % 2**32)
+            self._seeded_worker = (info.id, info.seed)

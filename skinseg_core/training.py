@@ -34,6 +34,7 @@ from torch.utils.data import DataLoader, RandomSampler
 from skinseg_core.atomic import atomic_path, atomic_write_json
 from skinseg_core.checkpoint import CheckpointMeta, save_checkpoint
 from skinseg_core.closeups import CloseUpDataset
+from skinseg_core.skin_tone import SkinToneDataset
 from skinseg_core.collage import CollageDataset, load_backgrounds
 from skinseg_core.data import SamplePair, SkinDataset
 from skinseg_core.errors import DataError, SkinSegError
@@ -71,6 +72,8 @@ class TrainSettings:
     # Share of training photos whose absolute colour channels (a network with `absolute_colour`) are blanked, so
     # that the network also learns to find skin without them and does not lean on colour alone (docs/adr/0010).
     colour_dropout: float = 0.0
+    # Share of training items whose skin is re-toned darker or paler (see skin_tone.py): skin types the photos lack.
+    skin_tone: float = 0.0
     steps_per_epoch: int | None = None  # None: one pass over the training photos per epoch
     cache_long_side: int | None = None  # photos are kept in memory at this long side (default 2 x input size)
     threshold: float = 0.5
@@ -245,7 +248,7 @@ def learning_rate_at(settings: TrainSettings, progress: float) -> float:
 
 # Settings added after run folders already existed, with the value that means "not used": left out of the fingerprint
 # at that value, so that a run started by an earlier version (an interrupted fine-tuning, a recipe stage) resumes.
-_LATER_SETTINGS = {"colour_dropout": 0.0}
+_LATER_SETTINGS = {"colour_dropout": 0.0, "skin_tone": 0.0}
 
 
 def _fingerprint(payload: dict[str, Any]) -> str:
@@ -384,6 +387,8 @@ def fit(
         train_set = CloseUpDataset(train_set, settings.closeups)
     if backgrounds:
         train_set = CollageDataset(train_set, load_backgrounds(backgrounds, cache))
+    if settings.skin_tone > 0:
+        train_set = SkinToneDataset(train_set, settings.skin_tone)
     val_set = SkinDataset(list(val_pairs), input_size, transform=eval_transform(input_size), cache_long_side=cache)
     generator = torch.Generator().manual_seed(settings.seed + state["epochs_done"])
     num_samples = (settings.steps_per_epoch or math.ceil(len(train_set) / settings.batch_size)) * settings.batch_size

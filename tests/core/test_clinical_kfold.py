@@ -10,6 +10,7 @@ import torch
 
 from skinseg_core import recipes
 from skinseg_core.checkpoint import load_checkpoint
+from skinseg_core.clinical_kfold import fitzpatrick_types
 from skinseg_core.cli import main
 from skinseg_core.training import TrainSettings
 
@@ -51,9 +52,19 @@ def test_clinical_kfold_holds_each_photo_out_once_and_scores_it(shared_data, tin
         assert trained_on.test_time_flip and trained_on.info["training"]["stages"]["clinical polish"]["blend"] == 0.5
         config = json.loads((tmp_path / "kfold" / f"fold{fold['fold']}" / "finetune" / "config.json").read_text())
         assert not any(stem in path for stem in fold["held_out"] for path in config["train"] + config["val"])
-    (entry,) = report["sets"].values()
+    entry, *by_skin_type = report["sets"].values()
     assert entry["n"] == len(clinical)
     assert {"model", "kovac-rgb", "chai-ngan-ycrcb"} <= set(entry["methods"])
+    # The same held-out photos again, split by Fitzpatrick skin type as the set's metadata.csv gives it.
+    types = fitzpatrick_types(shared_data)
+    assert list(report["sets"])[1:] == [f"clinical_fitz17k types {g} (3-fold, held out)" for g in ("I-III", "IV-VI")]
+    dark = [stem for stem in clinical if types[stem] >= 4]
+    assert [e["n"] for e in by_skin_type] == [len(clinical) - len(dark), len(dark)] and 0 < len(dark) < len(clinical)
+    for group in by_skin_type:
+        assert set(group["methods"]) == set(entry["methods"]) and "Fitzpatrick" in group["description"]
+    # Pooled over all photos, the groups' per-photo Jaccards make up the whole's.
+    means = [e["methods"]["model"]["summary"]["jaccard"]["mean"] for e in (entry, *by_skin_type)]
+    assert means[0] == pytest.approx((means[1] * by_skin_type[0]["n"] + means[2] * by_skin_type[1]["n"]) / entry["n"])
     assert "3-fold, held out" in (out / "report.md").read_text()
 
 

@@ -1,0 +1,118 @@
+"""Skin tone: training items whose skin is re-coloured (melanin and blood), the rest of the photo untouched."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from skinseg_core.data import SkinDataset, folder_pairs, split_pairs
+from skinseg_core.skin_tone import BLOOD_RANGE, MELANIN_RANGE, SkinToneDataset, random_pigments, retone_skin
+from skinseg_core.training import TrainSettings, fit, run_fit
+from tests.conftest import disc_mask, write_disc_set
+
+from .conftest import tiny_model
+
+SIZE = 64
+LIGHT_SKIN = np.array([0.86, 0.70, 0.60], np.float32)  # a type II cheek
+WALL = np.array([0.30, 0.50, 0.70], np.float32)
+
+
+def _photo() -> tuple[np.ndarray, np.ndarray]:
+    mask = disc_mask(SIZE, 32, 32, 18)
+    image = np.where(mask[None], LIGHT_SKIN[:, None, None], WALL[:, None, None]).astype(np.float32)
+    return image, mask.astype(np.uint8)
+
+
+def test_more_melanin_darkens_skin_into_brown_and_less_pales_it():
+    image, mask = _photo()
+    dark = retone_skin(image, mask, 2.5)[:, 32, 32]
+    pale = retone_skin(image, mask, -0.6)[:, 32, 32]
+    assert np.all(dark < LIGHT_SKIN) and np.all(pale > LIGHT_SKIN)
+    # Brown, not grey: blue falls most, so the skin grows redder relative to blue; paler skin grows less saturated.
+    assert dark[0] / dark[2] > LIGHT_SKIN[0] / LIGHT_SKIN[2]
+    assert pale[0] / pale[2] < LIGHT_SKIN[0] / LIGHT_SKIN[2]
+    assert np.allclose(retone_skin(image, mask, 0.0), image, atol=1e-5)
+
+
+def test_more_blood_reddens_skin_and_less_turns_it_yellow_green():
+    image, mask = _photo()
+    red = retone_skin(image, mask, 0.0, 1.2)[:, 32, 32]
+    pale = retone_skin(image, mask, 0.0, -0.5)[:, 32, 32]
+    # Haemoglobin absorbs green most and red least.
+    assert red[0] / red[1] > LIGHT_SKIN[0] / LIGHT_SKIN[1] and red[0] > 0.75  # red light passes
+    assert pale[1] > LIGHT_SKIN[1] and pale[0] / pale[1] < LIGHT_SKIN[0] / LIGHT_SKIN[1]
+
+
+def test_only_the_skin_changes():
+    image, mask = _photo()
+    toned = retone_skin(image, mask, 2.0)
+    far_from_skin = disc_mask(SIZE, 32, 32, 26) == 0  # the feathered edge reaches a few pixels out
+    assert np.allclose(toned[:, far_from_skin], image[:, far_from_skin], atol=1e-4)
+    assert toned.dtype == np.float32 and toned.min() >= 0 and toned.max() <= 1
+
+
+def test_patchy_pigments_vary_across_the_skin_within_range():
+    rng = np.random.default_rng(0)
+    draws = [random_pigments((SIZE, SIZE), rng) for _ in range(40)]
+    patchy = [d for d in draws if isinstance(d[0], np.ndarray)]
+    assert 8 < len(patchy) < 32, "about half the items are patchy"
+    assert all(isinstance(blood, np.ndarray) for _, blood in patchy), "both pigments vary together"
+    assert all(m.shape == (SIZE, SIZE) and m.std() > 0.05 for m, _ in patchy)
+    for which, (low, high) in enumerate((MELANIN_RANGE, BLOOD_RANGE)):
+        values = np.concatenate([np.ravel(d[which]) for d in draws])
+        assert low - 1e-6 <= values.min() and values.max() <= high + 1e-6
+    image, mask = _photo()
+    toned = retone_skin(image, mask, *patchy[0])
+    assert np.ptp(toned[0, 25:40, 25:40]) > 0.02, "a patchy tone leaves lighter and darker parts"
+
+
+@pytest.fixture
+def discs(tmp_path):
+    return folder_pairs(write_disc_set(tmp_path / "discs", size=96))
+
+
+def test_dataset_retones_the_drawn_items_and_keeps_masks_and_weights(discs):
+    base = SkinDataset(discs, SIZE, cache_long_side=96, weights=[2.0] * len(discs))
+    toned = SkinToneDataset(base, probability=1.0)
+    toned.reseed(4)
+    for i in range(len(base)):
+        image, mask, weight = toned[i]
+        plain = base[i]
+        assert torch.equal(mask, plain[1]) and torch.equal(weight, plain[2])
+        skin = plain[1][0] > 0
+        assert not torch.allclose(image[:, skin], plain[0][:, skin]), "the skin is re-coloured"
+    off = SkinToneDataset(base, probability=0.0)
+    assert all(torch.equal(off[i][0], base[i][0]) for i in range(len(base)))
+    with pytest.raises(ValueError, match="between 0 and 1"):
+        SkinToneDataset(base, probability=-0.1)
+
+
+def test_reseeding_repeats_the_draws(discs):
+    toned = SkinToneDataset(SkinDataset(discs, SIZE, cache_long_side=96), probability=0.5)
+    toned.reseed(9)
+    first = [toned[i][0] for i in range(len(toned))]
+    toned.reseed(9)
+    assert all(torch.equal(a, toned[i][0]) for i, a in enumerate(first))
+
+
+def test_skin_tone_setting_recolours_what_the_network_sees_in_training(tmp_path):
+    pairs = folder_pairs(write_disc_set(tmp_path / "discs"))
+    train, val = split_pairs(pairs, 0.25, seed=0)
+    seen: dict[float, list[torch.Tensor]] = {}
+    for share in (0.0, 1.0):
+        torch.manual_seed(0)
+        model = tiny_model(absolute_colour=True)
+        batches: list[torch.Tensor] = seen.setdefault(share, [])
+        model.register_forward_pre_hook(lambda module, args, b=batches: b.append(args[0][:, 6:].detach().clone())
+                                        if module.training else None)
+        settings = TrainSettings(epochs=1, patience=2, batch_size=2, learning_rate=0.01, augmentation="paper",
+                                 steps_per_epoch=2, skin_tone=share, num_workers=0)
+        run_fit(fit(tmp_path / f"run{share}", model, train, val, settings))
+        config = json.loads((tmp_path / f"run{share}" / "config.json").read_text())
+        assert config["settings"]["skin_tone"] == share
+    # Same photos and augmentations drawn; with the setting on, the absolute colour the network reads differs.
+    assert len(seen[0.0]) == len(seen[1.0]) == 2
+    assert not all(torch.allclose(a, b) for a, b in zip(seen[0.0], seen[1.0]))
