@@ -10,7 +10,6 @@ context; most windows are nearly all skin, the rest straddle an edge so that the
 
 from __future__ import annotations
 
-
 import cv2
 import numpy as np
 import torch

@@ -34,7 +34,6 @@ from torch.utils.data import DataLoader, RandomSampler
 from skinseg_core.atomic import atomic_path, atomic_write_json
 from skinseg_core.checkpoint import CheckpointMeta, save_checkpoint
 from skinseg_core.closeups import CloseUpDataset
-from skinseg_core.skin_tone import SkinToneDataset
 from skinseg_core.collage import CollageDataset, load_backgrounds
 from skinseg_core.data import SamplePair, SkinDataset
 from skinseg_core.errors import DataError, SkinSegError
@@ -42,6 +41,7 @@ from skinseg_core.losses import jaccard_loss
 from skinseg_core.metrics import Counts, confusion, summarize
 from skinseg_core.models import SegmentationNet, scores_to_probabilities
 from skinseg_core.preprocess import NETWORK_CHANNELS, model_input
+from skinseg_core.skin_tone import SkinToneDataset
 from skinseg_core.transforms import eval_transform, train_transform
 
 log = logging.getLogger(__name__)
@@ -72,7 +72,8 @@ class TrainSettings:
     # Share of training photos whose absolute colour channels (a network with `absolute_colour`) are blanked, so
     # that the network also learns to find skin without them and does not lean on colour alone (docs/adr/0010).
     colour_dropout: float = 0.0
-    # Share of training items whose skin is re-toned darker or paler (see skin_tone.py): skin types the photos lack.
+    # Share of training items whose skin is re-coloured (melanin and blood, see skin_tone.py): skin colours the
+    # photos lack. Off in the bundled recipe: it costs web photos (docs/adr/0011).
     skin_tone: float = 0.0
     steps_per_epoch: int | None = None  # None: one pass over the training photos per epoch
     cache_long_side: int | None = None  # photos are kept in memory at this long side (default 2 x input size)
