@@ -73,7 +73,7 @@ class TrainSettings:
     # that the network also learns to find skin without them and does not lean on colour alone (docs/adr/0010).
     colour_dropout: float = 0.0
     # Share of training items whose skin is re-coloured (melanin and blood, see skin_tone.py): skin colours the
-    # photos lack. Off in the bundled recipe: it costs web photos (docs/adr/0011).
+    # photos lack. Kept small (0.15, stage 1 of the bundled recipe): at 0.5 it costs web photos (docs/adr/0011).
     skin_tone: float = 0.0
     steps_per_epoch: int | None = None  # None: one pass over the training photos per epoch
     cache_long_side: int | None = None  # photos are kept in memory at this long side (default 2 x input size)

@@ -21,6 +21,7 @@ from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from skinseg_core.checkpoint import CheckpointMeta, save_checkpoint
+from skinseg_core.imageio import list_photos
 from skinseg_core.models import build_model
 
 SKIN = (224, 172, 140)
@@ -90,7 +91,8 @@ def clinical_folder(shared_data: Path, tmp_path: Path) -> Path:
         pytest.skip(f"{source} is absent")
     folder = tmp_path / "clinical"
     folder.mkdir()
-    for photo in sorted(source.iterdir())[:4]:
+    # The photos only: a folder the app has opened also holds its hidden .skinseg work folder.
+    for photo in list_photos(source)[:4]:
         shutil.copy(photo, folder / photo.name)
     return folder
 

@@ -68,8 +68,11 @@ def test_bundled_recipe_runs_all_three_stages_from_the_command_line(shared_data,
                           augmentation="paper")
     for name in ("PRETRAIN", "FINETUNE", "POLISH"):
         stage = getattr(recipes, name)
+        # The recipe's own colour settings (colour dropout needs the absolute colour channels in that stage).
+        colour_dropout = stage.settings.colour_dropout if name != "PRETRAIN" or absolute_from == 1 else 0.0
         monkeypatch.setattr(recipes, name, dataclasses.replace(stage, val_per_set=1, settings=dataclasses.replace(
-            quick, optimizer=stage.settings.optimizer)))
+            quick, optimizer=stage.settings.optimizer, colour_dropout=colour_dropout,
+            skin_tone=stage.settings.skin_tone)))
     monkeypatch.setattr(recipes, "BUNDLED_ARCHITECTURE", {
         "name": "dense-res-unet", "widths": (4, 8), "dense_layers": 1, "residual_width": 4, "fc_dim": 8,
         "fc_grid": 2, "input_size": 48})
@@ -85,4 +88,6 @@ def test_bundled_recipe_runs_all_three_stages_from_the_command_line(shared_data,
     training = shipped.info["training"]
     assert training["absolute_colour_from_stage"] == absolute_from
     assert set(training["stages"]) == {"pretraining", "fine-tuning", "clinical polish"}
-    assert json.loads((out / "pretrain" / "config.json").read_text())["settings"]["epochs"] == 1
+    stage1_settings = json.loads((out / "pretrain" / "config.json").read_text())["settings"]
+    assert stage1_settings["epochs"] == 1
+    assert stage1_settings.get("skin_tone", 0.0) == recipes.PRETRAIN.settings.skin_tone
