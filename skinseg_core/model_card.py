@@ -71,9 +71,9 @@ def render_card(model_json: Path, report: dict[str, Any], benchmark: dict[str, A
         "",
         "Clinical photos: all 15 are used to fine-tune the shipped model, so its clinical row below is *not* held out; "
         "the clinical k-fold below and the pretrained stage's clinical row (direct transfer) are.",
-        *([f"Stage 1 re-colours the skin in {pretraining['skin_tone'] * 100:.0f} % of its items (`skinseg_core/skin_tone.py`: "
-           "melanin and blood amounts make it brown, pale, red, purple or yellow-green, colours the public sets lack) "
-           "and blanks the absolute colour channels in "
+        *([f"Stage 1 re-colours the skin in {pretraining['skin_tone'] * 100:.0f} % of its items "
+           "(`skinseg_core/skin_tone.py`: melanin and blood amounts make it brown, pale, red, purple or yellow-green, "
+           "colours the public sets lack) and blanks the absolute colour channels in "
            f"{pretraining.get('colour_dropout', 0) * 100:.0f} % of them (docs/adr/0011, 0012)."]
           if pretraining.get("skin_tone") else []),
         *([f"Stage 2 also pastes training photos onto {training['backgrounds']} skin-free wallpaper photos from "

@@ -4,8 +4,9 @@ Stage 1 (pretraining, as in the paper): the public healthy-skin sets — LFW par
 photos of people in real scenes) and FASSEG as auxiliary face data — sampled with fixed shares so that no set drowns
 the others; the network reads the absolute colour channels from the start (docs/adr/0007, 0012). Stage 2
 (fine-tuning): the clinical photos, mixed with a smaller share of the public sets so that the network keeps what it
-learnt about people in scenes while it learns diseased skin; it adds close-ups. Stage 3 (clinical polish): a short fine-tune on the clinical photos alone,
-the pixels stage 2 still gets wrong weighted up.
+learnt about people in scenes while it learns diseased skin; it adds close-ups. Stage 3 (clinical polish): a short
+fine-tune on the clinical photos alone, the pixels stage 2 still gets wrong weighted up; the shipped weights blend
+stages 2 and 3.
 
 Held-out data: LFW's official test split; a fixed 20 % of SFA, abdomen and ECU (seeded, by file name) are never
 trained on; a further part of each set is the validation data that picks the best epoch. The clinical photos are all
