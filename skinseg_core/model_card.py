@@ -166,10 +166,9 @@ def render_card(model_json: Path, report: dict[str, Any], benchmark: dict[str, A
         "which the model calls part background: the dark purple body of a tumour on type VI skin (lesion pixels "
         "called skin on types IV-VI: 0.76), and pale skin near the frame's edges in two pale close-ups with red "
         "plaques (docs/adr/0011, 0012).",
-        "- The clinical polish (stage 3) trades web-photo accuracy for clinical accuracy, and the shipped weights "
-        "are a blend, 0.2 x stage 2 + 0.8 x stage 3: from stage 2 to the shipped weights, LFW test skin Jaccard "
-        "falls 0.712 -> 0.647 and ECU 0.675 -> 0.600, while the clinical k-fold rises 0.882 -> 0.927 "
-        "(docs/adr/0012).",
+        "- The clinical polish (stage 3) trades web-photo accuracy for clinical accuracy: from stage 2 to the "
+        "shipped weights (the blend under Recipe), LFW test skin Jaccard falls 0.712 -> 0.647 and ECU 0.675 -> "
+        "0.600, while the clinical k-fold rises 0.882 -> 0.927 (docs/adr/0012).",
         "- On web photos of people the default threshold (0.5) over-calls skin (hair, white clothing): raising it "
         "to 0.6-0.7 with the app's threshold slider suits such photos better (ECU test 0.600 -> 0.63-0.67, LFW "
         "0.647 -> 0.67-0.70), while close-ups and clinical photos are best at 0.5 or below.",
