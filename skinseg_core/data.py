@@ -307,7 +307,7 @@ class SkinDataset(Dataset):
 
 
 class WrappedDataset(Dataset):
-    """Base of the training datasets that wrap another (close-ups, collages, skin tone) and redraw some of its
+    """Base of the training datasets that wrap another (close-ups, collages, skin tone, decoys) and redraw some of its
     items with a random generator of their own, reseeded with the wrapped dataset each epoch and in each worker."""
 
     # Added to the epoch's and the worker's seed, so that wrappers stacked on one dataset draw different numbers.
@@ -340,3 +340,28 @@ class WrappedDataset(Dataset):
         if info is not None and (info.id, info.seed) != self._seeded_worker:
             self._seed((info.seed + self.WORKER_OFFSET) % 2**32)
             self._seeded_worker = (info.id, info.seed)
+
+
+class RecolouredDataset(WrappedDataset):
+    """Base of the wrappers that re-colour the image of a share of the wrapped items (skin tone, decoys): masks and
+    any further tensors (loss weights) pass through unchanged. Subclasses implement `_recolour`."""
+
+    SHARE_NAME = "re-colouring"
+
+    def __init__(self, base: Dataset, probability: float) -> None:
+        if not 0.0 <= probability <= 1.0:
+            raise ValueError(f"the {self.SHARE_NAME} share must be between 0 and 1, got {probability}")
+        super().__init__(base)
+        self.probability = probability
+
+    def _recolour(self, image: np.ndarray, mask: np.ndarray) -> np.ndarray | None:
+        """float32 [3,H,W] image and [H,W] mask -> the re-coloured image, or None to keep the item as it is."""
+        raise NotImplementedError
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, ...]:
+        self._reseed_for_worker()
+        item = self.base[index]
+        if self.rng.random() >= self.probability:
+            return item
+        image = self._recolour(item[0].numpy(), item[1][0].numpy())
+        return item if image is None else (torch.from_numpy(image), *item[1:])

@@ -17,10 +17,8 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
-import torch
-from torch.utils.data import Dataset
 
-from skinseg_core.data import WrappedDataset
+from skinseg_core.data import RecolouredDataset
 
 MELANIN_RANGE = (-0.6, 2.8)  # -0.6: depigmented, pale pink; 2.8: light skin becomes type V-VI brown
 BLOOD_RANGE = (-0.5, 1.2)  # -0.5: pale, yellow-green; 1.2: deep red (purple with melanin), as a plaque or a tumour
@@ -80,25 +78,14 @@ def random_pigments(shape: tuple[int, int], rng: np.random.Generator
     return (random_amount(MELANIN_RANGE, shape, patchy, rng), random_amount(BLOOD_RANGE, shape, patchy, rng))
 
 
-class SkinToneDataset(WrappedDataset):
+class SkinToneDataset(RecolouredDataset):
     """Wraps a training dataset whose items are `(image, mask, ...)` tensors: in a share of them the skin is
     re-toned (`retone_skin` with `random_pigments`); masks and any further tensors pass through unchanged."""
 
     RESEED_OFFSET = WORKER_OFFSET = 15_485_863
+    SHARE_NAME = "skin tone"
 
-    def __init__(self, base: Dataset, probability: float) -> None:
-        if not 0.0 <= probability <= 1.0:
-            raise ValueError(f"the skin tone share must be between 0 and 1, got {probability}")
-        super().__init__(base)
-        self.probability = probability
-
-    def __getitem__(self, index: int) -> tuple[torch.Tensor, ...]:
-        self._reseed_for_worker()
-        item = self.base[index]
-        if self.rng.random() >= self.probability:
-            return item
-        image, mask = item[0].numpy(), item[1][0].numpy()
+    def _recolour(self, image: np.ndarray, mask: np.ndarray) -> np.ndarray | None:
         if not mask.any():
-            return item
-        toned = retone_skin(image, mask, *random_pigments(mask.shape, self.rng))
-        return (torch.from_numpy(toned), *item[1:])
+            return None
+        return retone_skin(image, mask, *random_pigments(mask.shape, self.rng))

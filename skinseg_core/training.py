@@ -36,6 +36,7 @@ from skinseg_core.checkpoint import CheckpointMeta, save_checkpoint
 from skinseg_core.closeups import CloseUpDataset
 from skinseg_core.collage import CollageDataset, load_backgrounds
 from skinseg_core.data import SamplePair, SkinDataset
+from skinseg_core.decoys import DecoyDataset
 from skinseg_core.errors import DataError, SkinSegError
 from skinseg_core.losses import jaccard_loss
 from skinseg_core.metrics import Counts, confusion, summarize
@@ -75,6 +76,10 @@ class TrainSettings:
     # Share of training items whose skin is re-coloured (melanin and blood, see skin_tone.py): skin colours the
     # photos lack. Kept small (0.15, stage 1 of the bundled recipe): at 0.5 it costs web photos (docs/adr/0011).
     skin_tone: float = 0.0
+    # Share of training items in which part of the background is painted a skin colour and stays background (see
+    # decoys.py): skin-coloured clothes, hair and walls, which web photos show and the training photos rarely do.
+    # Not in the bundled recipe: at 0.3 in stage 2 the network called less skin everywhere (docs/adr/0013).
+    decoys: float = 0.0
     steps_per_epoch: int | None = None  # None: one pass over the training photos per epoch
     cache_long_side: int | None = None  # photos are kept in memory at this long side (default 2 x input size)
     threshold: float = 0.5
@@ -249,7 +254,7 @@ def learning_rate_at(settings: TrainSettings, progress: float) -> float:
 
 # Settings added after run folders already existed, with the value that means "not used": left out of the fingerprint
 # at that value, so that a run started by an earlier version (an interrupted fine-tuning, a recipe stage) resumes.
-_LATER_SETTINGS = {"colour_dropout": 0.0, "skin_tone": 0.0}
+_LATER_SETTINGS = {"colour_dropout": 0.0, "skin_tone": 0.0, "decoys": 0.0}
 
 
 def _fingerprint(payload: dict[str, Any]) -> str:
@@ -388,6 +393,8 @@ def fit(
         train_set = CloseUpDataset(train_set, settings.closeups)
     if backgrounds:
         train_set = CollageDataset(train_set, load_backgrounds(backgrounds, cache))
+    if settings.decoys > 0:
+        train_set = DecoyDataset(train_set, settings.decoys)
     if settings.skin_tone > 0:
         train_set = SkinToneDataset(train_set, settings.skin_tone)
     val_set = SkinDataset(list(val_pairs), input_size, transform=eval_transform(input_size), cache_long_side=cache)

@@ -95,10 +95,10 @@ def test_a_run_from_before_the_later_settings_existed_still_resumes(synthetic_fo
         if report.event == "epoch":
             progress.close()  # stopped after epoch 1
             break
-    # Rewrite the folder as the version before the settings existed wrote it: no colour_dropout or skin_tone in the
-    # settings, and the fingerprint over that.
+    # Rewrite the folder as the version before the settings existed wrote it: no colour_dropout, skin_tone or decoys
+    # in the settings, and the fingerprint over that.
     config = json.loads((run / "config.json").read_text())
-    del config["settings"]["colour_dropout"], config["settings"]["skin_tone"]
+    del config["settings"]["colour_dropout"], config["settings"]["skin_tone"], config["settings"]["decoys"]
     payload = {k: v for k, v in config.items() if k not in ("meta", "fingerprint")}
     old = hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[:16]
     config["fingerprint"] = old
@@ -110,7 +110,7 @@ def test_a_run_from_before_the_later_settings_existed_still_resumes(synthetic_fo
     result = run_fit(fit(run, tiny_model(absolute_colour=True), train, val, settings), resumed.append)
     assert [r.epoch for r in resumed if r.event == "epoch"] == [2] and result.epochs_run == 2
     # With either setting in use it is a different run.
-    for later in ({"colour_dropout": 0.5}, {"skin_tone": 0.5}):
+    for later in ({"colour_dropout": 0.5}, {"skin_tone": 0.5}, {"decoys": 0.5}):
         with pytest.raises(SkinSegError, match="holds a different training run"):
             run_fit(fit(run, tiny_model(absolute_colour=True), train, val, TrainSettings(
                 epochs=2, batch_size=2, augmentation="paper", steps_per_epoch=1, **later)))
