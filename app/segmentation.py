@@ -29,7 +29,7 @@ from app.workers import Worker, WorkerPool
 
 log = logging.getLogger(__name__)
 
-MEMORY_CACHE_SIZE = 64  # maps are ~64 KB each (network resolution), so this is a few MB
+MEMORY_CACHE_SIZE = 64  # compact maps are at most ~800 KB each (2x the network's input, refined), so under 50 MB
 PRIORITY_OPEN_PHOTO = 10
 PRIORITY_BATCH = 0
 
@@ -193,7 +193,7 @@ class SegmentationService(QObject):
                 self.pool.start(queued, priority)  # not started yet: jump the queue
             return False
         worker = Worker(segment_photo, model.path, self.device, photo, self.sidecar(photo).map_path(photo))
-        worker.model_sha = model.stamp.sha256  # a map made by a model no longer in use is dropped on return
+        worker.model_stamp = model.stamp  # a map made by a model no longer in use is dropped on return
         worker.signals.returned.connect(self._on_returned)
         worker.signals.errored.connect(self._on_errored)
         worker.signals.finished.connect(self._on_finished)
@@ -254,7 +254,7 @@ class SegmentationService(QObject):
     def _on_returned(self, result: tuple[Path, ProbabilityMap, str]) -> None:
         photo, prob, description = result
         worker = self._in_flight.get(photo)
-        if self.model is None or getattr(worker, "model_sha", self.model.stamp.sha256) != self.model.stamp.sha256:
+        if self.model is None or getattr(worker, "model_stamp", self.model.stamp) != self.model.stamp:
             log.info("Dropping the map of %s made by a model no longer in use", photo.name)
             return
         if description != self.device_description:

@@ -25,6 +25,7 @@ from skinseg_core.errors import CheckpointError
 from skinseg_core.flops import count_parameters
 from skinseg_core.models import SegmentationNet, build_from_config
 from skinseg_core.preprocess import NORMALISATION, NORMALISATION_ABSOLUTE
+from skinseg_core.refine import GuidedFilter
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +74,20 @@ class LoadedModel:
         return bool(self.info.get("test_time_flip", False))
 
     @property
+    def guided_filter(self) -> GuidedFilter | None:
+        """The guided filter the model is meant to be run with (Segmenter's default), if its file names one."""
+        settings = self.info.get("guided_filter")
+        if not settings:
+            return None
+        try:
+            return GuidedFilter.from_dict(settings)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise CheckpointError(
+                f"{self.config_path} has a damaged guided_filter entry ({settings!r}: {exc}). Set it to null (no "
+                f"refinement) or to {GuidedFilter().to_dict()}, or reinstall the model file."
+            ) from exc
+
+    @property
     def name(self) -> str:
         return str(self.info.get("name", self.config_path.stem))
 
@@ -88,15 +103,18 @@ class CheckpointMeta:
     threshold: float = 0.5
     # Run with a flipped pass averaged in by default (the recipe that made it measured that this pays).
     test_time_flip: bool = False
+    # Refine the map with the photo's colours by default (GuidedFilter.to_dict(); None: the network's map as it is).
+    guided_filter: dict[str, float] | None = None
 
 
 def fine_tuned_meta(parent: LoadedModel, trained: LoadedModel, name: str) -> CheckpointMeta:
     """What a model fine-tuned from `parent` records: the training run's record, metrics and threshold (`trained` is
-    the run's best checkpoint), the parent's name, and how the parent is meant to run (its test-time flip)."""
+    the run's best checkpoint), the parent's name, and how the parent is meant to run (its test-time flip and guided
+    filter)."""
     info = trained.info
     return CheckpointMeta(name=name, training=info.get("training", {}), metrics=dict(info.get("metrics", {})),
                           threshold=float(info.get("threshold", 0.5)), test_time_flip=parent.test_time_flip,
-                          extra={"parent": parent.name})
+                          guided_filter=parent.info.get("guided_filter"), extra={"parent": parent.name})
 
 
 def save_checkpoint(model: SegmentationNet, path: str | Path, meta: CheckpointMeta | None = None) -> Path:
@@ -123,6 +141,7 @@ def save_checkpoint(model: SegmentationNet, path: str | Path, meta: CheckpointMe
         "output": "re-scaled tanh: p = (tanh(s) + 1) / 2",
         "threshold": meta.threshold,
         "test_time_flip": meta.test_time_flip,
+        "guided_filter": meta.guided_filter,
         "training": meta.training,
         "metrics": meta.metrics,
         "weights_file": weights_path.name,

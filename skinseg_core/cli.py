@@ -37,6 +37,12 @@ def _add_device(parser: argparse.ArgumentParser) -> None:
                         help="compute device: auto (CUDA, then Apple MPS, then CPU; default), cpu, cuda or mps")
 
 
+def _add_refine(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--refine", action=argparse.BooleanOptionalAction, default=None,
+                        help="refine the map's edges with the photo's colours, a guided filter (default: as the model "
+                        "file says; the bundled model does)")
+
+
 def _add_model(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", type=Path, default=None,
                         help="model file (.json with its .safetensors beside it); default: the bundled model")
@@ -136,7 +142,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
     photos = _collect_photos(args.photos)
     if not photos:
         raise SkinSegError("No photos to segment: name photo files or folders that contain photos.")
-    segmenter = Segmenter(args.model, device=args.device, tta=args.tta)
+    segmenter = Segmenter(args.model, device=args.device, tta=args.tta, refine=args.refine)
     threshold = args.threshold if args.threshold is not None else segmenter.loaded.threshold
     args.out.mkdir(parents=True, exist_ok=True)
     failures = 0
@@ -162,8 +168,9 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from skinseg_core.evaluation import evaluate_model, format_summary
 
     result = evaluate_model(args.model, args.images, args.masks, threshold=args.threshold, device=args.device,
-                            tta=args.tta, progress=lambda it, n: _progress(it, total=n, desc="evaluating",
-                                                                           unit="photo", quiet=args.json))
+                            tta=args.tta, refine=args.refine,
+                            progress=lambda it, n: _progress(it, total=n, desc="evaluating", unit="photo",
+                                                             quiet=args.json))
     if args.json:
         print(json.dumps(result, indent=2))
     else:
@@ -392,6 +399,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--tta", action=argparse.BooleanOptionalAction, default=None,
                    help="average with a horizontally flipped pass (default: as the model file says; the bundled "
                    "model does)")
+    _add_refine(p)
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_predict)
 
@@ -404,6 +412,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_device(p)
     p.add_argument("--tta", action=argparse.BooleanOptionalAction, default=None,
                    help="average with a horizontally flipped pass (default: as the model file says)")
+    _add_refine(p)
     p.add_argument("--json", action="store_true", help="print JSON (with per-photo scores)")
     p.set_defaults(func=cmd_evaluate)
 

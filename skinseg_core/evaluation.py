@@ -44,8 +44,9 @@ def evaluate_model(
     device: str = "auto",
     tta: bool | None = None,
     progress: ProgressWrap | None = None,
+    refine: bool | None = None,
 ) -> dict[str, Any]:
-    segmenter = Segmenter(model, device=device, tta=tta)
+    segmenter = Segmenter(model, device=device, tta=tta, refine=refine)
     result = evaluate_pairs(segmenter, find_pairs(images, masks), threshold, progress)
     result["images"] = str(images)
     return result

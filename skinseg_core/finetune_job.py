@@ -172,20 +172,23 @@ def _thumbnail(rgb: np.ndarray) -> np.ndarray:
     return cv2.resize(rgb, size, interpolation=interpolation)
 
 
-def _compare(active: Any, new: Any, new_flip: bool, val_pairs: Sequence[Any], device: str, out: Path,
+def _compare(active: Any, new: Any, new_meta: Any, val_pairs: Sequence[Any], device: str, out: Path,
              report: _Reporter) -> dict[str, Any]:
-    """Both models on the held-out photos at full resolution, each as it runs in the app (`new_flip`: the test-time
-    flip the new model is saved with): per-photo and mean Jaccard and Dice, thumbnails."""
+    """Both models on the held-out photos at full resolution, each as it runs in the app (`new_meta`: the test-time
+    flip and guided filter the new model is saved with): per-photo and mean Jaccard and Dice, thumbnails."""
     from PIL import Image
 
     from skinseg_core.imageio import read_mask
     from skinseg_core.inference import Segmenter
     from skinseg_core.metrics import confusion, dice, jaccard
+    from skinseg_core.refine import GuidedFilter
 
     thumbs = out / "thumbs"
     thumbs.mkdir(parents=True, exist_ok=True)
     segmenters = {"active": Segmenter(active, device=device, backend="torch"),
-                  "new": Segmenter(new, device=device, backend="torch", tta=new_flip)}
+                  "new": Segmenter(new, device=device, backend="torch", tta=new_meta.test_time_flip,
+                                   refine=GuidedFilter.from_dict(new_meta.guided_filter) if new_meta.guided_filter
+                                   else False)}
     photos = []
     for index, pair in enumerate(val_pairs):
         report("evaluating", photo=index + 1, photos=len(val_pairs))
@@ -275,7 +278,7 @@ def run_job(job_dir: str | Path, on_event: Callable[[dict[str, Any]], None] | No
         staging = job_dir / f".result-{secrets.token_hex(4)}.tmp"
         staging.mkdir()
         meta = fine_tuned_meta(active, best, "fine-tuned")
-        comparison = _compare(active, best, meta.test_time_flip, val, spec.device, staging, report)
+        comparison = _compare(active, best, meta, val, spec.device, staging, report)
         comparison.update(
             parent={"name": active.name, "path": str(active.config_path),
                     "sha256": active.info.get("weights_sha256")},

@@ -1,8 +1,9 @@
 """Photo in, float32 skin probability map out, at the photo's own resolution (no threshold here).
 
-The network runs at its input size (the whole photo squashed to a square, as in training); its map is resized back
-to the photo's full size. Only as many pixels as the network needs are decoded (JPEG draft mode), so a 100 MP photo
-costs little more than a small one until the full-size map is made.
+The network runs at its input size S (the whole photo squashed to a square, as in training). When the model file
+names a guided filter, its map is refined with the photo's colours at up to 2S on the long side (refine.py); that
+compact map is resized to the photo's full size. Only as many pixels as these steps need are decoded (JPEG draft
+mode), so a 100 MP photo costs little more than a small one until the full-size map is made.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from skinseg_core.models import scores_to_probabilities
 from skinseg_core.onnx_backend import OnnxRunner, cached_export, onnxruntime_available
 from skinseg_core.paths import default_model_path
 from skinseg_core.preprocess import model_input
+from skinseg_core.refine import GuidedFilter, refine_map
 from skinseg_core.transforms import resize_for_network
 
 log = logging.getLogger(__name__)
@@ -56,12 +58,19 @@ class Segmenter:
     """A loaded model on a device, ready to turn photos into probability maps. Not thread-safe; one per worker."""
 
     def __init__(self, model: LoadedModel | str | Path | None = None, device: str = "auto", tta: bool | None = None,
-                 backend: str = "auto") -> None:
+                 backend: str = "auto", refine: bool | GuidedFilter | None = None) -> None:
         """tta: average in a horizontally flipped pass; None (default) follows the model file's `test_time_flip`.
-        backend: "auto" (ONNX Runtime on the CPU when installed, else torch), "torch" or "onnx"."""
+        backend: "auto" (ONNX Runtime on the CPU when installed, else torch), "torch" or "onnx".
+        refine: the guided filter (refine.py); None (default) follows the model file's `guided_filter`, True uses the
+        file's or else the default settings, False turns it off, a GuidedFilter uses those settings."""
         self.loaded = model if isinstance(model, LoadedModel) else load_checkpoint(resolve_model_path(model))
         self.device = resolve_device(device)
         self.tta = self.loaded.test_time_flip if tta is None else tta
+        self.guided_filter: GuidedFilter | None = (
+            refine if isinstance(refine, GuidedFilter)
+            else None if refine is False
+            else self.loaded.guided_filter or (GuidedFilter() if refine else None)
+        )
         self.model = self.loaded.model.to(self.device).eval()
         if self.device.type in ("cpu", "cuda"):
             self.model.to(memory_format=torch.channels_last)
@@ -80,11 +89,18 @@ class Segmenter:
         description = describe_device(self.device)
         if self.backend == "onnx":
             description += " · ONNX Runtime"
-        return f"{description} · flip averaged" if self.tta else description
+        if self.tta:
+            description += " · flip averaged"
+        return f"{description} · edges refined" if self.guided_filter else description
+
+    @property
+    def refine_long_side(self) -> int:
+        """The guided filter's working size (long side): twice the network's input, as much as its map can use."""
+        return 2 * self.input_size
 
     def read(self, path: str | Path) -> Photo:
-        """Decode only what the network needs: at least twice its input size on the long side."""
-        return read_photo(path, min_long_side=2 * self.input_size)
+        """Decode only what the network and the guided filter need: at least twice the input size on the long side."""
+        return read_photo(path, min_long_side=self.refine_long_side)
 
     @torch.inference_mode()
     def network_probabilities(self, rgb: np.ndarray) -> np.ndarray:
@@ -108,10 +124,18 @@ class Segmenter:
             return torch.from_numpy(self._onnx(inputs.contiguous().numpy()))
         return self.model(inputs)
 
+    def compact_probabilities(self, rgb: np.ndarray) -> np.ndarray:
+        """uint8 [H, W, 3] -> float32 map that `predict_photo` resizes to the full size: the network's S x S map, or
+        its refinement with the photo at up to 2S on the long side (the photo's aspect ratio)."""
+        small = self.network_probabilities(rgb)
+        if self.guided_filter is None:
+            return small
+        return refine_map(rgb, small, self.guided_filter, self.refine_long_side)
+
     def predict_photo(self, photo: Photo) -> Prediction:
-        small = self.network_probabilities(photo.rgb)
+        compact = self.compact_probabilities(photo.rgb)
         width, height = photo.full_size
-        full = cv2.resize(small, (width, height), interpolation=cv2.INTER_LINEAR)
+        full = cv2.resize(compact, (width, height), interpolation=cv2.INTER_LINEAR)
         return Prediction(np.clip(full, 0.0, 1.0, out=full), photo)
 
     def predict(self, path: str | Path) -> Prediction:

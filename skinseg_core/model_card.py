@@ -36,7 +36,13 @@ def render_card(model_json: Path, report: dict[str, Any], benchmark: dict[str, A
                 pretrained_report: dict[str, Any] | None = None, build_note: str | None = None,
                 kfold_report: dict[str, Any] | None = None,
                 finetune_gain: dict[str, Any] | list[dict[str, Any]] | None = None,
-                table1: dict[str, Any] | None = None) -> str:
+                table1: dict[str, Any] | None = None, carried: list[str] | None = None) -> str:
+    """carried: '### ' sections of an earlier card (see `carried_sections`) put where sections of their kind go, for
+    results a change did not touch or could not measure again (an inference setting leaves Table I's networks as they
+    were); each says so, and why, in the note it carries."""
+    carried = list(carried or [])
+    carried_kind = {kind: [block for block in carried if _section_kind(block) == kind]
+                    for kind in ("kfold", "gain", "table1", "pretrained")}
     loaded = load_checkpoint(model_json)
     info, model = loaded.info, loaded.model
     size = loaded.input_size
@@ -57,7 +63,12 @@ def render_card(model_json: Path, report: dict[str, Any], benchmark: dict[str, A
         "probability of skin per pixel (re-scaled tanh), resized back to the photo's size; threshold "
         f"{info.get('threshold', 0.5)}"
         + ("; by default the network also runs on the left-right mirrored photo and the two probability maps are "
-           "averaged (test-time flip, two forward passes per photo)" if info.get("test_time_flip") else ""),
+           "averaged (test-time flip, two forward passes per photo)" if info.get("test_time_flip") else "")
+        + (f"; then the map is refined with the photo's colours before it is resized (a colour guided filter, He et "
+           f"al. 2010, at {2 * size} px on the long side; its window radius is {info['guided_filter']['scale']:g} x the "
+           "typical size of the skin regions the network found, within "
+           f"{info['guided_filter']['min_radius']:g}-{info['guided_filter']['max_radius']:g} network pixels, eps "
+           f"{info['guided_filter']['eps']:g}; docs/adr/0014)" if info.get("guided_filter") else ""),
         f"- GFLOPs per forward pass: {forward_gflops(model, size):.2f} at {size} px",
         "",
         "## Training data",
@@ -113,6 +124,7 @@ def render_card(model_json: Path, report: dict[str, Any], benchmark: dict[str, A
         lines += [f"### Clinical photos held out ({kfold_report['k']}-fold: the recipe after stage 1 run once per fold "
                   "from the same pretrained model, each photo scored by the model that never saw it)", "",
                   _report_rows(kfold_report), "", f"Mean skin Jaccard per fold: {folds}.", ""]
+    lines += [line for block in carried_kind["kfold"] for line in (block, "")]
     gains = [finetune_gain] if isinstance(finetune_gain, dict) else list(finetune_gain or [])
     for finetune_gain in gains:
         weights = sorted({k[1:] for row in finetune_gain["folds"] for k in row if k.startswith("w") and
@@ -130,11 +142,14 @@ def render_card(model_json: Path, report: dict[str, Any], benchmark: dict[str, A
         n = len(finetune_gain["folds"])
         lines += ["| mean | " + f"{sum(r['in_use'] for r in finetune_gain['folds']) / n:.3f} | " +
                   " | ".join(f"{sum(r['w' + w] for r in finetune_gain['folds']) / n:.3f}" for w in weights) + " |", ""]
+    lines += [line for block in carried_kind["gain"] for line in (block, "")]
     if table1 is not None:
         lines += _table1_lines(table1)
+    lines += [line for block in carried_kind["table1"] for line in (block, "")]
     if pretrained_report is not None:
         lines += ["### The pretrained stage alone (before fine-tuning; clinical photos never seen)", "",
                   _report_rows(pretrained_report), ""]
+    lines += [line for block in carried_kind["pretrained"] for line in (block, "")]
     behind = [
         f"{name} ({metric.replace('_', ' ')})"
         for name, entry in [*report["sets"].items(), *(kfold_report or {}).get("sets", {}).items()]
@@ -153,7 +168,8 @@ def render_card(model_json: Path, report: dict[str, Any], benchmark: dict[str, A
         f"`skinseg benchmark` ({benchmark.get('device')}, backend {benchmark.get('backend')}): forward pass "
         f"{benchmark.get('forward_ms')} ms (torch eager {benchmark.get('forward_torch_ms')} ms, ONNX Runtime "
         f"{benchmark.get('forward_onnx_ms')} ms); 12 MP JPEG to full-size mask {benchmark.get('photo_12mp_ms')} ms"
-        f"{' with the test-time flip' if benchmark.get('test_time_flip') else ''}; 1 MP {benchmark.get('photo_1mp_ms')} "
+        f"{' with the test-time flip' if benchmark.get('test_time_flip') else ''}"
+        f"{' and the guided filter' if benchmark.get('guided_filter') else ''}; 1 MP {benchmark.get('photo_1mp_ms')} "
         f"ms; 50 MP {benchmark.get('photo_50mp_ms')} ms.",
         "",
         "## Limits",
@@ -163,19 +179,25 @@ def render_card(model_json: Path, report: dict[str, Any], benchmark: dict[str, A
         "depigmented patches (vitiligo) are partly missed; on web photos the model finds nearly all skin but "
         "over-calls (docs/adr/0009, 0013).",
         "- The clinical set is small (15 photos, mostly close-ups); background rejection on clinical photos is "
-        "measured on little background. Three of the 15 score below 0.8 in the k-fold, all frames full of skin of "
-        "which the model calls part background: the dark purple body of a tumour on type VI skin (lesion pixels "
-        "called skin on types IV-VI: 0.76), and pale skin near the frame's edges in two pale close-ups with red "
-        "plaques (docs/adr/0011, 0012).",
+        "measured on little background: 8 of the 15 reference masks have no background at all, and there a "
+        "photo's background Jaccard is 1 when the model calls every pixel skin and 0 when it calls one pixel "
+        "background, so the clinical mean moves in steps of 1/15 (docs/adr/0014). In the k-fold, three of the 15 "
+        "score below 0.8, all frames full of skin of which the model calls part background: the dark purple body "
+        "of a tumour on type VI skin (lesion pixels called skin on types IV-VI: 0.76), and pale skin near the "
+        "frame's edges in two pale close-ups with red plaques (docs/adr/0011, 0012; before the guided filter).",
         "- The clinical polish (stage 3) trades web-photo accuracy for clinical accuracy: from stage 2 to the "
         "shipped weights (the blend under Recipe), LFW test skin Jaccard falls 0.712 -> 0.647 and ECU 0.675 -> "
-        "0.600, while the clinical k-fold rises 0.882 -> 0.927 (docs/adr/0012); on faces as small as in group "
-        "photos the polish helps instead (lfw_groups 0.477 -> 0.565), so the trade cannot be avoided by choosing "
-        "the weights per photo (docs/adr/0013).",
+        "0.600, while the clinical k-fold rises 0.882 -> 0.927 (docs/adr/0012, measured before the guided filter); "
+        "on faces as small as in group photos the polish helps instead (lfw_groups 0.477 -> 0.565), so the trade "
+        "cannot be avoided by choosing the weights per photo (docs/adr/0013).",
+        "- The guided filter sharpens edges and takes spill off hair and clothing beside the skin, but it cannot "
+        "undo what the network calls skin with confidence (a red scarf, red hair: docs/adr/0014).",
         "- On web photos of people the default threshold (0.5) over-calls skin (hair, white clothing): raising it "
-        "to 0.6-0.7 with the app's threshold slider suits such photos better (ECU test 0.600 -> 0.63-0.67, LFW "
-        "0.647 -> 0.67-0.70), while close-ups and clinical photos are best at 0.5 or below.",
-        *(["- Paper Table I at this desktop size is not in this card yet."] if table1 is None else []),
+        "to 0.6-0.7 with the app's threshold slider suits such photos better (with the guided filter, ECU test "
+        "0.617 -> 0.66-0.69, LFW 0.663 -> 0.69-0.71; docs/adr/0014), while close-ups and clinical photos are best "
+        "at 0.5 or below.",
+        *(["- Paper Table I at this desktop size is not in this card yet."]
+          if table1 is None and not carried_kind["table1"] else []),
     ]
     return "\n".join(lines) + "\n"
 
@@ -227,6 +249,48 @@ def _table1_background(table1: dict[str, Any]) -> list[str]:
             "apart: " + "; ".join(per_arch) + ".", ""]
 
 
+_KINDS = {"### Clinical photos held out": "kfold", "### Fine-tuning in the app": "gain", "### Paper Table I": "table1",
+          "### The pretrained stage alone": "pretrained"}
+
+
+def _section_kind(block: str) -> str:
+    for prefix, kind in _KINDS.items():
+        if block.startswith(prefix):
+            return kind
+    raise ValueError(f"cannot carry over a section headed {block.splitlines()[0]!r}: only {sorted(_KINDS)}")
+
+
+CARRIED_NOTE = "this change did not touch its inputs"
+_CARRIED_PREFIX = "*Carried over unchanged from the previous card:"
+
+
+def carried_sections(card: str, needles: list[str]) -> list[str]:
+    """The '### ' sections of `card` (heading to the next heading) that contain each needle, one section per needle,
+    marked as carried over. A needle is TEXT or TEXT::WHY (why the section was not measured again; default
+    CARRIED_NOTE). A needle that matches no section or several is an error, so nothing is carried by accident."""
+    blocks, current = [], None
+    for line in card.splitlines():
+        if line.startswith("#"):
+            if current is not None:
+                blocks.append("\n".join(current).strip())
+            current = [line] if line.startswith("### ") else None
+        elif current is not None:
+            current.append(line)
+    if current is not None:
+        blocks.append("\n".join(current).strip())
+    chosen = []
+    for spec in needles:
+        needle, _, why = spec.partition("::")
+        matches = [block for block in blocks if needle in block]
+        if len(matches) != 1:
+            raise ValueError(f"{len(matches)} sections of the earlier card contain {needle!r}; name exactly one")
+        _section_kind(matches[0])
+        heading, _, body = matches[0].partition("\n")
+        body = "\n".join(line for line in body.splitlines() if not line.startswith(_CARRIED_PREFIX))  # carried again
+        chosen.append(f"{heading}\n\n{_CARRIED_PREFIX} {why or CARRIED_NOTE}.*\n{body}")
+    return chosen
+
+
 def _gain(spec: str) -> dict[str, Any]:
     path, _, start = spec.partition("::")
     gain = json.loads(Path(path).read_text())
@@ -250,12 +314,17 @@ def main() -> None:
     parser.add_argument("--benchmark", type=Path, required=True, help="output of `skinseg benchmark --json`")
     parser.add_argument("--out", type=Path, default=model_card_path())
     parser.add_argument("--build-note", default=None, help="how this build departed from the recipe, if it did")
+    parser.add_argument("--carry", action="append", default=None, metavar="TEXT",
+                        help="carry over, unchanged, the '###' section of the current card that contains TEXT (the "
+                             "clinical k-fold, a fine-tuning table, Table I or the pretrained stage) when a change did "
+                             "not touch its inputs; TEXT::WHY says why otherwise; repeat for several")
     args = parser.parse_args()
+    carried = carried_sections(args.out.read_text(encoding="utf-8"), args.carry) if args.carry else None
     card = render_card(args.model, json.loads(args.report.read_text()), json.loads(args.benchmark.read_text()),
                        json.loads(args.pretrained_report.read_text()) if args.pretrained_report else None,
                        args.build_note, json.loads(args.kfold_report.read_text()) if args.kfold_report else None,
                        [_gain(spec) for spec in args.finetune_gain or []],
-                       json.loads(args.table1.read_text()) if args.table1 else None)
+                       json.loads(args.table1.read_text()) if args.table1 else None, carried)
     args.out.write_text(card, encoding="utf-8")
     print(f"wrote {args.out}")
 

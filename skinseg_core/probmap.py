@@ -1,9 +1,9 @@
-"""A photo's skin probability map in its compact form: the network's own square output plus the photo's size.
+"""A photo's skin probability map in its compact form: the Segmenter's compact map plus the photo's size.
 
-`Segmenter.predict_photo` makes the full-resolution map by resizing the network's S x S output bilinearly to the
-photo's size. Keeping the S x S map instead (64 KB at S = 128) loses nothing: `full()` rebuilds exactly the same
-float32 map, a display-sized uint8 version costs one resize, and it is small enough to cache on disk for every
-photo of a folder. The skin area for every threshold step is counted once on the full-resolution map, so an area
+`Segmenter.predict_photo` makes the full-resolution map by resizing its compact map bilinearly to the photo's size
+(the network's S x S output, or that output refined with the photo at up to 2S on the long side). Keeping the compact
+map instead (at most 800 KB at S = 224) loses nothing: `full()` rebuilds exactly the same float32 map, a
+display-sized uint8 version costs one resize, and it is small enough to cache on disk for every photo of a folder. The skin area for every threshold step is counted once on the full-resolution map, so an area
 shown while a threshold slider moves is exact without touching the full map again.
 """
 
@@ -49,7 +49,8 @@ def _step_thresholds() -> np.ndarray:
 
 @dataclass(eq=False)
 class ProbabilityMap:
-    """small: float32 [S, S] probabilities from the network; full_size: (width, height) of the photo.
+    """small: float32 [h, w] compact probabilities (Segmenter.compact_probabilities); full_size: (width, height) of
+    the photo.
 
     area_counts: int64 [THRESHOLD_STEPS + 1], pixels of the full-resolution map with p >= step / THRESHOLD_STEPS
     (computed on demand, then kept).
@@ -155,7 +156,7 @@ def predict_map(segmenter: object, path: str | Path) -> ProbabilityMap:
     The area counts are computed here too, so a worker thread pays for them, not the caller's GUI thread.
     """
     photo = segmenter.read(path)  # type: ignore[attr-defined]
-    small = segmenter.network_probabilities(photo.rgb)  # type: ignore[attr-defined]
+    small = segmenter.compact_probabilities(photo.rgb)  # type: ignore[attr-defined]
     result = ProbabilityMap(small=small, full_size=photo.full_size)
     result.counts()
     return result

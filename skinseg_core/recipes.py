@@ -33,6 +33,7 @@ from skinseg_core.imageio import list_photos, read_mask, read_photo
 from skinseg_core.inference import Segmenter
 from skinseg_core.models import blended, build_model, with_absolute_colour
 from skinseg_core.paths import BUNDLED_MODEL_NAME, repo_root
+from skinseg_core.refine import GuidedFilter
 from skinseg_core.training import Progress, TrainSettings, fit, run_fit
 
 log = logging.getLogger(__name__)
@@ -145,6 +146,9 @@ USE_POLISH = True
 POLISH_BLEND = 0.8
 # The shipped model runs with a left-right flipped pass averaged in (two passes per photo; models/MODEL_CARD.md).
 TEST_TIME_FLIP = True
+# ... and refines its map with the photo's colours (a colour guided filter, skinseg_core/refine.py), its window 0.15 x
+# the size of the skin regions found, 2-16 network pixels in radius; chosen on the validation splits (docs/adr/0014).
+GUIDED_FILTER = GuidedFilter(scale=0.15, min_radius=2.0, max_radius=16.0, eps=0.001)
 
 
 def mistake_weights(model_json: Path, pairs: list[SamplePair], weight: float, device: str = "cpu",
@@ -257,6 +261,7 @@ def train_bundled(data_root: str | Path, out: str | Path, device: str = "auto",
                                     "mistake_weight": MISTAKE_WEIGHT, "blend": POLISH_BLEND}} if USE_POLISH else {}),
         },
         "test_time_flip": TEST_TIME_FLIP,
+        "guided_filter": GUIDED_FILTER.to_dict(),
         "sets": {name: {"train": len(s.train), "val": len(s.val), "test": len(s.test)} for name, s in splits.items()},
         "absolute_colour_from_stage": ABSOLUTE_COLOUR_FROM_STAGE,
         "pretrained_from": str(pretrained),
@@ -267,6 +272,7 @@ def train_bundled(data_root: str | Path, out: str | Path, device: str = "auto",
     }
     return save_checkpoint(shipped, out / f"{BUNDLED_MODEL_NAME}.json",
                            CheckpointMeta(name=BUNDLED_MODEL_NAME, training=training, test_time_flip=TEST_TIME_FLIP,
+                                          guided_filter=GUIDED_FILTER.to_dict(),
                                           metrics=metrics))
 
 

@@ -20,6 +20,7 @@ nothing else.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
@@ -51,14 +52,19 @@ STATUSES = (NOT_SEGMENTED, SEGMENTED, CORRECTED)
 
 @dataclass(frozen=True)
 class ModelStamp:
-    """Which model made a map: its name and the sha256 of its weights (empty when unknown)."""
+    """Which model made a map: its name, the sha256 of its weights (empty when unknown) and `run`, a digest of the
+    model file's settings besides the weights that change its maps (test-time flip, guided filter), so that a map
+    made before a model file gained such a setting is made again."""
 
     name: str
     sha256: str = ""
+    run: str = ""
 
     @classmethod
     def from_info(cls, info: dict[str, Any], fallback_name: str = "model") -> ModelStamp:
-        return cls(name=str(info.get("name", fallback_name)), sha256=str(info.get("weights_sha256", "")))
+        settings = {key: info.get(key) for key in ("test_time_flip", "guided_filter")}
+        run = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:16]
+        return cls(name=str(info.get("name", fallback_name)), sha256=str(info.get("weights_sha256", "")), run=run)
 
 
 @dataclass
@@ -152,7 +158,8 @@ class Sidecar:
             return False
         if (record.size, record.mtime_ns) != _file_stamp(path):
             return False
-        if model is not None and record.model.get("sha256", "") != model.sha256:
+        if model is not None and (record.model.get("sha256", "") != model.sha256
+                                  or record.model.get("run", "") != model.run):
             return False
         return self.map_path(path).exists()
 
@@ -184,7 +191,7 @@ class Sidecar:
         self.records[path.name] = PhotoRecord(
             status=CORRECTED if corrected else SEGMENTED,
             threshold=threshold if threshold is not None else (old.threshold if old else None),
-            model={"name": model.name, "sha256": model.sha256},
+            model={"name": model.name, "sha256": model.sha256, "run": model.run},
             size=size,
             mtime_ns=mtime_ns,
             prediction_threshold=old.prediction_threshold if corrected and old else None,

@@ -12,8 +12,9 @@ from PySide6.QtGui import QDragEnterEvent, QDropEvent, QPalette
 from PySide6.QtWidgets import QApplication
 
 import skinseg_core
-from skinseg_core.sidecar import NOT_SEGMENTED, SEGMENTED
+from skinseg_core.sidecar import NOT_SEGMENTED, SEGMENTED, Sidecar
 from tests.app.conftest import message_boxes, write_generated_photos
+from tests.model_files import refining_copy
 
 WAIT_MS = 20_000
 
@@ -260,3 +261,31 @@ def test_layout_theme_and_about(qtbot, make_window) -> None:
     # every action with a shortcut names it in its tooltip
     for action in (again.next_action, again.segment_all_action, again.overlay_action, again.open_folder_action):
         assert "(" in action.toolTip() and action.shortcut().toString() in action.toolTip()
+
+
+def test_a_model_that_refines_edges_says_so_and_remakes_older_maps(qtbot, make_window, photo_folder: Path,
+                                                                   tiny_model: Path, tmp_path: Path) -> None:
+    first = make_window()
+    first.open_paths([photo_folder])
+    with qtbot.waitSignal(first.service.batch_finished, timeout=WAIT_MS):
+        first.segment_all()
+    assert "edges refined" not in first.device_label.text()
+    first.close()
+    photos = sorted(p for p in photo_folder.iterdir() if p.is_file())
+    plain_maps = {p.name: Sidecar(photo_folder).read_map(p) for p in photos}
+    assert all(m.small.shape == (32, 32) for m in plain_maps.values())  # the network's own square map
+
+    # The same weights and name, now asking for the guided filter: every map made before is out of date.
+    refining = refining_copy(tiny_model, tmp_path / "refining" / "tiny.json")
+    second = make_window(model_path=refining)
+    second.open_paths([photo_folder])
+    assert all(second.photo_list.status(p) == NOT_SEGMENTED for p in second.photo_list.photos()[1:])
+    wait_for_map(qtbot, second)
+    qtbot.waitUntil(lambda: "edges refined" in second.device_label.text(), timeout=WAIT_MS)
+    with qtbot.waitSignal(second.service.batch_finished, timeout=WAIT_MS):
+        second.segment_all()
+    assert all(second.photo_list.status(p) == SEGMENTED for p in second.photo_list.photos())
+    for photo in photos:
+        refined = Sidecar(photo_folder).read_map(photo)
+        assert refined.small.shape == (48, 64)  # the photo's 4:3 aspect at twice the network's input
+        assert np.abs(refined.full() - plain_maps[photo.name].full()).max() > 0.01

@@ -15,7 +15,7 @@ from PIL import Image
 
 from skinseg_core.checkpoint import load_checkpoint
 from skinseg_core.cli import main
-from tests.model_files import flipping_copy
+from tests.model_files import flipping_copy, refining_copy
 
 REPO = Path(__file__).resolve().parents[2]
 TINY_ARGS = ["--widths", "4,8,12", "--fc-dim", "8", "--fc-grid", "2", "--input-size", "32"]
@@ -75,6 +75,25 @@ def test_predict_follows_the_models_flip_unless_told_not_to(tmp_path, tiny_check
     assert np.array_equal(by_default, probabilities(tiny_checkpoint, "--tta"))
     assert not np.array_equal(by_default, probabilities(flipping, "--no-tta"))
     assert np.array_equal(probabilities(flipping, "--no-tta"), probabilities(tiny_checkpoint))
+
+
+def test_predict_follows_the_models_guided_filter_unless_told_not_to(tmp_path, tiny_checkpoint, capsys):
+    photo = tmp_path / "p.png"
+    rgb = np.full((60, 80, 3), (60, 70, 150), np.uint8)
+    rgb[:, :40] = (205, 150, 125)  # skin beside blue cloth: an edge for the filter to follow
+    Image.fromarray(rgb).save(photo)
+    refining = refining_copy(tiny_checkpoint, tmp_path / "refining.json")
+
+    def probabilities(model, *flags):
+        out = tmp_path / f"out-{model.stem}-{'-'.join(flags)}"
+        assert main(["predict", str(photo), "--out", str(out), "--model", str(model), "--probabilities", *flags]) == 0
+        return np.array(Image.open(out / "p_prob.png")).astype(int)
+
+    by_default = probabilities(refining)
+    assert "edges refined" in capsys.readouterr().err
+    assert np.array_equal(by_default, probabilities(tiny_checkpoint, "--refine"))
+    plain = probabilities(refining, "--no-refine")
+    assert np.array_equal(plain, probabilities(tiny_checkpoint)) and np.abs(by_default - plain).max() > 2
 
 
 def test_predict_reports_bad_files_and_goes_on(tmp_path, tiny_checkpoint, capsys):

@@ -16,8 +16,9 @@ from skinseg_core.imageio import read_mask
 from skinseg_core.inference import Segmenter
 from skinseg_core.metrics import confusion, jaccard
 from skinseg_core.finetune_job import FinetuneProcess, JobSpec, check_enough, corrected_photos, run_job
+from skinseg_core.refine import GuidedFilter
 from skinseg_core.training import TrainSettings
-from tests.model_files import flipping_copy
+from tests.model_files import refining_copy
 from tests.corrected import write_corrected_folder
 
 QUICK = TrainSettings(learning_rate=0.001, epochs=2, patience=5, batch_size=2).to_dict()
@@ -39,8 +40,9 @@ def test_too_few_corrected_photos_says_how_many_are_needed(tmp_path: Path) -> No
 def test_a_job_trains_holds_out_and_compares(tmp_path: Path, tiny_checkpoint: Path) -> None:
     photos = write_corrected_folder(tmp_path / "photos", corrected=5)
     job = tmp_path / "job"
-    # A parent that runs with the test-time flip (as the bundled model does): the fine-tuned model must too.
-    parent = flipping_copy(tiny_checkpoint, tmp_path / "tiny.json")
+    # A parent that runs with the test-time flip and the guided filter (as the bundled model does): the fine-tuned
+    # model must too.
+    parent = refining_copy(tiny_checkpoint, tmp_path / "tiny.json", test_time_flip=True)
     JobSpec([str(p) for p in photos], str(parent), QUICK, device="cpu", changed_weight=3.0,
             threads=1).write(job)
     assert run_job(job) == 0
@@ -64,8 +66,9 @@ def test_a_job_trains_holds_out_and_compares(tmp_path: Path, tiny_checkpoint: Pa
         for thumb in row["thumbs"].values():
             assert (result / thumb).is_file()
     model = load_checkpoint(result / "model.json")
-    assert model.info["parent"] == "tiny" and model.test_time_flip
-    # The "new" column scores the model as it is saved and will run (with its parent's flip), not the bare run.
+    assert model.info["parent"] == "tiny" and model.test_time_flip and model.guided_filter == GuidedFilter()
+    # The "new" column scores the model as it is saved and will run (with its parent's flip and filter), not the bare
+    # run.
     saved = Segmenter(result / "model.json", device="cpu", backend="torch")
     for row in comparison["photos"]:
         (mask,) = (job / "data" / "masks").glob(f"*-{Path(row['photo']).stem}.png")

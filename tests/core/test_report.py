@@ -6,8 +6,10 @@ import pytest
 
 from skinseg_core.data import folder_pairs
 from skinseg_core.inference import Segmenter
-from skinseg_core.model_card import render_card
+from skinseg_core.model_card import carried_sections, render_card
+from skinseg_core.refine import GuidedFilter
 from skinseg_core.report import report_markdown, score_pairs
+from tests.model_files import refining_copy
 
 
 @pytest.mark.needs_data
@@ -102,3 +104,40 @@ def test_model_card_states_what_group_scale_costs(tiny_checkpoint):
     assert "lfw_groups: LFW tiled." in card
     without = render_card(tiny_checkpoint, _report("lfw_parts", 927), {"forward_ms": 1.0})
     assert "one by one" not in without
+
+
+def test_a_new_card_can_carry_over_sections_a_change_did_not_touch(tiny_checkpoint):
+    old = render_card(tiny_checkpoint, _report("sfa", 2), {"forward_ms": 1.0}, pretrained_report=_report("abdomen", 7),
+                      finetune_gain={"model": "pre.json", "folds": [{"fold": 0, "in_use": 0.3, "w3": 0.9,
+                                                                     "w3_s": 70.0}]})
+    carried = carried_sections(old, ["The pretrained stage alone", "starting from `pre.json`"])
+    new = render_card(tiny_checkpoint, _report("lfw_parts", 5), {"forward_ms": 2.0}, carried=carried)
+    assert new.count("Carried over unchanged from the previous card") == 2
+    pretrained = new.split("### The pretrained stage alone")[1]
+    assert "| abdomen | 7 | model |" in pretrained and "| mean | 0.300 | 0.900 |" in new
+    assert new.index("### Fine-tuning in the app") < new.index("### The pretrained stage alone")
+    again = render_card(tiny_checkpoint, _report("lfw_parts", 5), {"forward_ms": 2.0},
+                        carried=carried_sections(new, ["The pretrained stage alone::measured before the filter"]))
+    assert again.count("Carried over unchanged") == 1 and "previous card: measured before the filter." in again
+    kfold = {"k": 3, "folds": [{"fold": i, "held_out": [], "model_jaccard": 0.9} for i in (1, 2, 3)],
+             "sets": {"clinical_fitz17k (3-fold, held out)": _set_result(15)}}
+    kfold["markdown"] = report_markdown(kfold)
+    with_kfold = render_card(tiny_checkpoint, _report("sfa", 2), {"forward_ms": 1.0}, kfold_report=kfold)
+    moved = render_card(tiny_checkpoint, _report("sfa", 2), {"forward_ms": 1.0},
+                        carried=carried_sections(with_kfold, ["### Clinical photos held out::its models were lost"]))
+    assert moved.index("## Results") < moved.index("### Clinical photos held out") < moved.index("## Speed")
+    assert "fold 2: 0.900" in moved
+    with pytest.raises(ValueError, match="0 sections"):
+        carried_sections(old, ["no such words"])
+    with pytest.raises(ValueError, match="2 sections"):
+        carried_sections(old, ["mean"])  # in the fine-tuning table and in the pretrained stage
+
+
+def test_the_card_describes_the_guided_filter_when_the_model_uses_it(tmp_path, tiny_checkpoint):
+    plain = render_card(tiny_checkpoint, _report("sfa", 2), {"forward_ms": 1.0})
+    assert "colour guided filter" not in plain and "and the guided filter" not in plain
+    refining = refining_copy(tiny_checkpoint, tmp_path / "refining.json", GuidedFilter(scale=0.2, max_radius=12.0))
+    card = render_card(refining, _report("sfa", 2), {"forward_ms": 1.0, "photo_12mp_ms": 90.0, "test_time_flip": True,
+                                                      "guided_filter": GuidedFilter().to_dict()})
+    assert "colour guided filter" in card and "0.2 x the typical size of the skin regions" in card
+    assert "within 2-12 network pixels" in card and "with the test-time flip and the guided filter" in card
