@@ -209,7 +209,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         train, val = split_pairs(pairs, args.val_fraction, seed=args.seed)
         train_pairs += train
         val_pairs += val
-    model = build_model(args.model, **_model_overrides(args))
+    model = build_model(args.model, seed=args.seed, **_model_overrides(args))
     if args.init:
         from skinseg_core.checkpoint import load_weights_into
 

@@ -95,7 +95,7 @@ def run_experiment(
     pre_train, pre_val = _pretrain_pairs(spec)
     results: dict[str, Any] = {"spec": dataclasses.asdict(spec), "architectures": {}}
     for arch in spec.architectures:
-        model = build_model(arch, **settings_for(arch, spec.model_overrides))
+        model = build_model(arch, seed=spec.seed, **settings_for(arch, spec.model_overrides))
         arch_dir = out / arch
         pretrain = run_fit(fit(arch_dir / "pretrain", model, pre_train, pre_val,
                                _settings(spec.pretrain_settings, spec.learning_rate), torch_device,
@@ -105,7 +105,7 @@ def run_experiment(
             fold_dir = arch_dir / f"fold{index}"
             per_image["direct_transfer"] += _score(pretrain.best_checkpoint, fold_test, device)
             train, val = split_pairs(fold_train, 0.2, seed=spec.seed)
-            scratch = build_model(arch, **settings_for(arch, spec.model_overrides))
+            scratch = build_model(arch, seed=spec.seed + index + 1, **settings_for(arch, spec.model_overrides))
             direct = run_fit(fit(fold_dir / "direct_training", scratch, train, val,
                                  _settings(spec.clinical_settings, spec.learning_rate), torch_device,
                                  {"name": f"{arch}-direct-fold{index}", "scenario": "direct_training"}), on_progress)

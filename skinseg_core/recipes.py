@@ -205,7 +205,8 @@ def train_bundled(data_root: str | Path, out: str | Path, device: str = "auto",
     torch_device = resolve_device(device)
     splits = dataset_splits(data_root)
     arch = dict(BUNDLED_ARCHITECTURE)
-    model = build_model(arch.pop("name"), absolute_colour=ABSOLUTE_COLOUR_FROM_STAGE == 1, **arch)
+    model = build_model(arch.pop("name"), seed=PRETRAIN.settings.seed, absolute_colour=ABSOLUTE_COLOUR_FROM_STAGE == 1,
+                        **arch)
     if pretrained is None:
         train, weights, val = _weighted(splits, PRETRAIN)
         stage1 = run_fit(fit(out / "pretrain", model, train, val, PRETRAIN.settings, torch_device,

@@ -98,13 +98,17 @@ def settings_for(name: str, settings: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in settings.items() if k in valid_keys}
 
 
-def build_model(name: str, **overrides: Any) -> SegmentationNet:
+def build_model(name: str, seed: int | None = None, **overrides: Any) -> SegmentationNet:
     """Build a network from a preset or an architecture name, with any of its settings overridden.
 
     Args:
         name: a preset ("unet", "unet-large", "dense-res-unet") or an architecture name ("unet",
             "dense-res-unet"); a name that is both means the preset, which for these two equals the
             architecture's defaults.
+        seed: draw the initial weights from this seed (torch's global generator is left as it was), so that a
+            training run starts from the same network every time; None draws them from torch's global generator.
+            Training seeds its generators only after the network exists, so a run that builds its network without
+            a seed is not repeatable (docs/adr/0014).
         **overrides: init kwargs of the architecture (widths, fc_dim, fc_grid, dropout, noise_std, input_size;
             dense-res-unet also dense_layers, residual_blocks, residual_width).
 
@@ -118,7 +122,11 @@ def build_model(name: str, **overrides: Any) -> SegmentationNet:
     arch = _architecture_of(name)
     kwargs = {k: v for k, v in PRESETS.get(name, {}).items() if k != "arch"}
     kwargs.update(overrides)
-    return _instantiate(arch, kwargs, f"model {name!r}")
+    if seed is None:
+        return _instantiate(arch, kwargs, f"model {name!r}")
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        return _instantiate(arch, kwargs, f"model {name!r}")
 
 
 def build_from_config(config: dict[str, Any]) -> SegmentationNet:

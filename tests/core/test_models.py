@@ -297,3 +297,16 @@ def test_blending_two_versions_of_a_network_interpolates_their_weights(preset):
         blended(start, tiny(preset, dropout=0.1), 0.5)
     with pytest.raises(ValueError, match="between 0 and 1"):
         blended(start, tuned, 1.5)
+
+
+def test_a_seed_gives_the_same_initial_network_and_leaves_torchs_generator_alone():
+    torch.manual_seed(123)
+    expected_next = torch.rand(3)
+    torch.manual_seed(123)
+    first = build_model("dense-res-unet", seed=7, widths=(4, 8), fc_dim=8, fc_grid=2, input_size=32)
+    assert torch.equal(torch.rand(3), expected_next)  # the caller's random numbers do not change
+    again = build_model("dense-res-unet", seed=7, widths=(4, 8), fc_dim=8, fc_grid=2, input_size=32)
+    other = build_model("dense-res-unet", seed=8, widths=(4, 8), fc_dim=8, fc_grid=2, input_size=32)
+    for key, value in first.state_dict().items():
+        assert torch.equal(value, again.state_dict()[key])
+    assert any(not torch.equal(v, other.state_dict()[k]) for k, v in first.state_dict().items())
