@@ -11,9 +11,9 @@ is a share of the typical size of the skin regions the network found (their squa
 between a floor and a ceiling: wide for portraits and close-ups, narrow for crowds.
 
 It runs at twice the network's input size on the long side (the photo is decoded at least that large anyway), where
-it costs a few milliseconds; the refined map, in the photo's aspect ratio, is what gets resized to the full size.
-opencv's own guidedFilter lives in the contrib wheel, which would replace opencv-python-headless; the filter is a
-dozen box filters, written out below.
+it costs about 11 ms on a 2-core CPU (`skinseg benchmark`: refine_ms); the refined map, in the photo's aspect ratio,
+is what gets resized to the full size. opencv's own guidedFilter lives in the contrib wheel, which would replace
+opencv-python-headless; the filter is some twenty box filters, written out below.
 """
 
 from __future__ import annotations
