@@ -37,7 +37,8 @@ def test_too_few_corrected_photos_says_how_many_are_needed(tmp_path: Path) -> No
     check_enough(4)
 
 
-def test_a_job_trains_holds_out_and_compares(tmp_path: Path, tiny_checkpoint: Path) -> None:
+def test_a_job_trains_holds_out_and_compares(tmp_path: Path, tiny_checkpoint: Path,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
     photos = write_corrected_folder(tmp_path / "photos", corrected=5)
     job = tmp_path / "job"
     # A parent that runs with the test-time flip and the guided filter (as the bundled model does): the fine-tuned
@@ -45,7 +46,13 @@ def test_a_job_trains_holds_out_and_compares(tmp_path: Path, tiny_checkpoint: Pa
     parent = refining_copy(tiny_checkpoint, tmp_path / "tiny.json", test_time_flip=True)
     JobSpec([str(p) for p in photos], str(parent), QUICK, device="cpu", changed_weight=3.0,
             threads=1).write(job)
+    # The tiny untrained networks call no pixel skin on these photos, so the scores alone cannot show how the new
+    # model was run in the comparison: record it.
+    made: list[Segmenter] = []
+    monkeypatch.setattr(Segmenter, "__init__", lambda self, *a, _init=Segmenter.__init__, **k: (
+        _init(self, *a, **k), made.append(self))[0])
     assert run_job(job) == 0
+    assert [(s.tta, s.guided_filter) for s in made] == [(True, GuidedFilter())] * 2  # active, new: as they run
 
     events = _events(job)
     kinds = [e["event"] for e in events]
