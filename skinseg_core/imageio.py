@@ -292,7 +292,7 @@ def _display_size(size: tuple[int, int], orientation: int) -> tuple[int, int]:
     return (size[1], size[0]) if orientation >= 5 else size
 
 
-def _target_size(size: tuple[int, int], min_long_side: int | None) -> tuple[int, int]:
+def capped_size(size: tuple[int, int], min_long_side: int | None) -> tuple[int, int]:
     """(width, height) whose long side is min(long side, min_long_side), keeping the aspect ratio."""
     width, height = size
     long_side = max(width, height)
@@ -584,7 +584,7 @@ def read_photo(
     file = Path(path)
     with _open_image(file, max_pixels, "photo") as image:
         stored_size = image.size
-        target = _target_size(stored_size, min_long_side)
+        target = capped_size(stored_size, min_long_side)
         # Decide before anything loads the pixels: loading clears the tile list that reveals 16-bit samples.
         if _is_deep_colour(image):
             log.debug("Reading %s at 16 bits per channel with OpenCV", file)

@@ -24,6 +24,8 @@ from typing import Any
 import cv2
 import numpy as np
 
+from skinseg_core.imageio import capped_size
+
 __all__ = ["GuidedFilter", "guided_filter", "refine_map", "skin_region_size"]
 
 
@@ -103,10 +105,8 @@ def guided_filter(guide: np.ndarray, src: np.ndarray, radius: int, eps: float) -
 def refine_map(rgb: np.ndarray, small: np.ndarray, settings: GuidedFilter, long_side: int) -> np.ndarray:
     """float32 [h, w] in 0..1: the network's S x S map `small` refined with the photo `rgb` (uint8 [H, W, 3]), at the
     photo's aspect ratio with at most `long_side` pixels on its long side (the photo's own size when smaller)."""
-    height, width = rgb.shape[:2]
-    scale = min(1.0, long_side / max(height, width))
-    size = (max(1, round(width * scale)), max(1, round(height * scale)))
-    guide = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA) if scale < 1.0 else rgb
+    size = capped_size((rgb.shape[1], rgb.shape[0]), long_side)
+    guide = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA) if size != (rgb.shape[1], rgb.shape[0]) else rgb
     prob = cv2.resize(np.asarray(small, dtype=np.float32), size, interpolation=cv2.INTER_LINEAR)
     radius = round(settings.radius(small) * max(size) / small.shape[0])
     refined = guided_filter(guide.astype(np.float32) / 255.0, prob, radius, settings.eps)
