@@ -67,7 +67,9 @@ def _add_training(parser: argparse.ArgumentParser, *, fine_tune: bool) -> None:
                        help="paper: rotation, scale, crop; strong: also flips, colour, light, blur, JPEG")
     group.add_argument("--steps-per-epoch", type=int, default=None, help="default: one pass over the photos")
     group.add_argument("--val-fraction", type=float, default=0.2, help="share of photos held out for validation")
-    group.add_argument("--seed", type=int, default=0)
+    group.add_argument("--seed", type=int, default=None,
+                       help="random seed (default 0; with --recipe bundled, the recipe's seed: default the one that "
+                            "made the shipped model)")
     _add_device(parser)
 
 
@@ -76,7 +78,7 @@ def _settings_from(args: argparse.Namespace):
 
     return TrainSettings(epochs=args.epochs, patience=args.patience, batch_size=args.batch_size, learning_rate=args.lr,
                          momentum=args.momentum, augmentation=args.augmentation,
-                         steps_per_epoch=args.steps_per_epoch, seed=args.seed)
+                         steps_per_epoch=args.steps_per_epoch, seed=args.seed or 0)
 
 
 def _report_training(bar_holder: dict[str, Any]):
@@ -196,20 +198,21 @@ def cmd_train(args: argparse.Namespace) -> int:
     from skinseg_core.training import fit, run_fit
 
     if args.recipe:
-        from skinseg_core.recipes import run_recipe
+        from skinseg_core.recipes import RECIPE_SEED, run_recipe
 
         return run_recipe(args.recipe, out=args.out, data_root=args.data_root, device=args.device,
-                          install=args.install, pretrained=args.pretrained, backgrounds=args.backgrounds)
+                          install=args.install, pretrained=args.pretrained, backgrounds=args.backgrounds,
+                          seed=RECIPE_SEED if args.seed is None else args.seed)
     if not args.data:
         raise SkinSegError("Give at least one --data FOLDER (with images/ and masks/ inside), or --recipe NAME.")
     device = resolve_device(args.device)
     train_pairs, val_pairs = [], []
     for folder in args.data:
         pairs = folder_pairs(folder)
-        train, val = split_pairs(pairs, args.val_fraction, seed=args.seed)
+        train, val = split_pairs(pairs, args.val_fraction, seed=args.seed or 0)
         train_pairs += train
         val_pairs += val
-    model = build_model(args.model, seed=args.seed, **_model_overrides(args))
+    model = build_model(args.model, seed=args.seed or 0, **_model_overrides(args))
     if args.init:
         from skinseg_core.checkpoint import load_weights_into
 
@@ -340,11 +343,14 @@ def cmd_report(args: argparse.Namespace) -> int:
             raise SkinSegError("--clinical-kfold needs --pretrained: the stage-1 model every fold fine-tunes "
                                "(e.g. runs/bundled/pretrain/best.json)")
         holder: dict[str, Any] = {}
+        from skinseg_core.recipes import RECIPE_SEED
+
         report = clinical_kfold(data_root, args.work, args.pretrained, k=args.clinical_kfold,
                                 backgrounds=args.backgrounds, device=args.device,
-                                on_progress=_report_training(holder), progress=photos)
+                                on_progress=_report_training(holder), progress=photos,
+                                seed=RECIPE_SEED if args.seed is None else args.seed)
     else:
-        report = bundled_report(args.model, data_root, device=args.device, progress=photos)
+        report = bundled_report(args.model, data_root, device=args.device, progress=photos, split=args.split)
     if args.out:
         args.out.mkdir(parents=True, exist_ok=True)
         atomic_write_json(args.out / "report.json", report)
@@ -513,6 +519,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="for --clinical-kfold: the backgrounds folder the recipe uses")
     p.add_argument("--work", type=Path, default=Path("runs") / "kfold",
                    help="for --clinical-kfold: where the fold runs go (resumable)")
+    p.add_argument("--seed", type=int, default=None,
+                   help="for --clinical-kfold: the recipe's seed for stages 2 and 3 (default: the shipped model's)")
+    p.add_argument("--split", choices=["test", "val"], default="test",
+                   help="val: score the validation splits instead (no clinical photos), to choose between training "
+                        "runs without looking at the test sets")
     _add_device(p)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_report)

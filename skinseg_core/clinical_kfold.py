@@ -19,7 +19,7 @@ from typing import Any
 
 from skinseg_core.data import SamplePair, kfold_splits
 from skinseg_core.inference import Segmenter
-from skinseg_core.recipes import SPLIT_SEED, dataset_splits, train_bundled
+from skinseg_core.recipes import RECIPE_SEED, SPLIT_SEED, dataset_splits, train_bundled
 from skinseg_core.report import collect_pairs, merge_collected, report_markdown, summarise_collected
 
 CLINICAL = "clinical_fitz17k"
@@ -46,8 +46,10 @@ def _by_skin_type(pairs: list[SamplePair], types: dict[str, int]) -> dict[str | 
 
 def clinical_kfold(data_root: str | Path, work: str | Path, pretrained: Path, k: int = 3,
                    backgrounds: Path | None = None, device: str = "auto", on_progress=None,
-                   progress: Callable[[Iterable, int, str], Iterable] | None = None) -> dict[str, Any]:
-    """Run the k folds (each resumable in `work`/fold<i>) and return a report dict like `bundled_report`'s."""
+                   progress: Callable[[Iterable, int, str], Iterable] | None = None,
+                   seed: int = RECIPE_SEED) -> dict[str, Any]:
+    """Run the k folds (each resumable in `work`/fold<i>) and return a report dict like `bundled_report`'s.
+    `seed`: the recipe's seed, which stages 2 and 3 use as the shipped model's did."""
     work = Path(work)
     clinical = dataset_splits(data_root)[CLINICAL].test
     types = fitzpatrick_types(data_root)
@@ -56,7 +58,8 @@ def clinical_kfold(data_root: str | Path, work: str | Path, pretrained: Path, k:
     for i, (_, held_out) in enumerate(kfold_splits(clinical, k, seed=SPLIT_SEED), start=1):
         excluded = {p.stem for p in held_out}
         model_json = train_bundled(data_root, work / f"fold{i}", device=device, clinical_exclude=excluded,
-                                   on_progress=on_progress, pretrained=pretrained, backgrounds=backgrounds)
+                                   on_progress=on_progress, pretrained=pretrained, backgrounds=backgrounds,
+                                   seed=seed)
         segmenter = Segmenter(model_json, device=device)
         # Scored group by group (each photo once), so that the groups can be summarised as well as the whole.
         group_parts = {group: collect_pairs(segmenter, pairs, progress=progress, label=f"fold {i}/{k}")

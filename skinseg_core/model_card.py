@@ -203,10 +203,20 @@ def render_card(model_json: Path, report: dict[str, Any], benchmark: dict[str, A
 
 
 def _blend_note(training: dict[str, Any]) -> str:
-    blend = training["stages"]["clinical polish"].get("blend", 1.0)
+    polish = training["stages"]["clinical polish"]
+    blend = polish.get("blend", 1.0)
     if blend >= 1.0:
         return ""
-    return f"; the shipped weights are {1 - blend:.1f} x stage 2 + {blend:.1f} x stage 3 (weight-space blend, WiSE-FT)"
+    if "blends" not in polish:  # a fixed blend (models before docs/adr/0015)
+        return (f"; the shipped weights are {1 - blend:.1f} x stage 2 + {blend:.1f} x stage 3 (weight-space blend, "
+                "WiSE-FT)")
+    why = (f"the largest of {', '.join(f'{b:g}' for b in polish['blends'])} whose score on the public validation "
+           f"photos stays within {polish['tolerance']:g} of stage 2's (docs/adr/0015)")
+    if blend == 0:
+        return (f"; the shipped weights are stage 2's: stage 3 cost the public validation photos too much at every "
+                f"blend ({why})")
+    return (f"; the shipped weights are {1 - blend:.1f} x stage 2 + {blend:.1f} x stage 3 (weight-space blend, "
+            f"WiSE-FT; {why})")
 
 
 def _group_scale_note(report: dict[str, Any]) -> str:

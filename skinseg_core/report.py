@@ -25,6 +25,9 @@ from skinseg_core.metrics import Counts, confusion, summarize
 from skinseg_core.recipes import dataset_splits
 
 TEST_SETS = ("lfw_parts", "sfa", "abdomen", "ecu_subset", "clinical_fitz17k")
+# The validation splits (what choosing between runs may look at): the clinical photos have none.
+VAL_SETS = ("lfw_parts", "sfa", "abdomen", "ecu_subset")
+SPLITS = ("test", "val")
 GROUP_SET = "lfw_groups"
 GROUP_PER_SIDE = 5
 GROUP_CELL = 250  # LFW's own photo size: each photo keeps its pixels, the picture is 5 x 250 px wide
@@ -91,15 +94,20 @@ def score_pairs(
 
 
 def bundled_report(model: str | Path | None, data_root: str | Path, device: str = "auto",
-                   progress: Callable[[Iterable, int, str], Iterable] | None = None) -> dict[str, Any]:
+                   progress: Callable[[Iterable, int, str], Iterable] | None = None,
+                   split: str = "test") -> dict[str, Any]:
+    """Scores per set. `split` "val" scores the validation splits instead (no clinical set; the group pictures
+    are tiled from LFW's validation photos): for choosing between training runs without touching the test sets."""
+    if split not in SPLITS:
+        raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
     segmenter = Segmenter(model, device=device)
     splits = dataset_splits(data_root)
     report: dict[str, Any] = {"model": segmenter.loaded.name, "weights_sha256": segmenter.loaded.info.get(
-        "weights_sha256"), "sets": {}}
-    for name in TEST_SETS:
-        report["sets"][name] = score_pairs(segmenter, splits[name].test, progress=progress, label=name)
+        "weights_sha256"), "split": split, "sets": {}}
+    for name in TEST_SETS if split == "test" else VAL_SETS:
+        report["sets"][name] = score_pairs(segmenter, getattr(splits[name], split), progress=progress, label=name)
     with tempfile.TemporaryDirectory(prefix="skinseg-groups-") as folder:
-        pictures = tile_pairs(splits["lfw_parts"].test, GROUP_PER_SIDE, Path(folder), cell=GROUP_CELL)
+        pictures = tile_pairs(getattr(splits["lfw_parts"], split), GROUP_PER_SIDE, Path(folder), cell=GROUP_CELL)
         report["sets"][GROUP_SET] = {**score_pairs(segmenter, pictures, progress=progress, label=GROUP_SET),
                                      "description": GROUP_DESCRIPTION}
     report["markdown"] = report_markdown(report)

@@ -26,10 +26,12 @@ def test_clinical_kfold_holds_each_photo_out_once_and_scores_it(shared_data, tin
     monkeypatch.setattr(recipes, "FINETUNE", quick)
     monkeypatch.setattr(recipes, "POLISH", dataclasses.replace(
         recipes.POLISH, settings=dataclasses.replace(quick.settings, batch_size=2, optimizer="sgd")))
-    monkeypatch.setattr(recipes, "POLISH_BLEND", 0.5)
+    monkeypatch.setattr(recipes, "POLISH_BLENDS", (0.5, 0.0))
+    monkeypatch.setattr(recipes, "POLISH_TOLERANCE", 2.0)  # any blend passes: 0.5, the first, is taken
     out = tmp_path / "report"
     code = main(["report", "--clinical-kfold", "3", "--pretrained", str(tiny_checkpoint), "--data-root",
-                 str(shared_data), "--work", str(tmp_path / "kfold"), "--out", str(out), "--device", "cpu"])
+                 str(shared_data), "--work", str(tmp_path / "kfold"), "--out", str(out), "--device", "cpu",
+                 "--seed", "1"])
     assert code == 0
     report = json.loads((out / "report.json").read_text())
     held_out = [stem for fold in report["folds"] for stem in fold["held_out"]]
@@ -51,6 +53,8 @@ def test_clinical_kfold_holds_each_photo_out_once_and_scores_it(shared_data, tin
         assert all(torch.allclose(shipped[k], (stage2[k] + stage3[k]) / 2, atol=1e-6) for k in changed)
         assert trained_on.test_time_flip and trained_on.info["training"]["stages"]["clinical polish"]["blend"] == 0.5
         config = json.loads((tmp_path / "kfold" / f"fold{fold['fold']}" / "finetune" / "config.json").read_text())
+        # --seed gives stages 2 and 3 the recipe seed's settings, as the model being measured had them.
+        assert config["settings"]["seed"] == quick.settings.seed + recipes.STAGE_SEED_STRIDE
         assert not any(stem in path for stem in fold["held_out"] for path in config["train"] + config["val"])
     entry, *by_skin_type = report["sets"].values()
     assert entry["n"] == len(clinical)

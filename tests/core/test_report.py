@@ -141,3 +141,61 @@ def test_the_card_describes_the_guided_filter_when_the_model_uses_it(tmp_path, t
                                                       "guided_filter": GuidedFilter().to_dict()})
     assert "colour guided filter" in card and "0.2 x the typical size of the skin regions" in card
     assert "within 2-12 network pixels" in card and "with the test-time flip and the guided filter" in card
+
+
+@pytest.mark.needs_data
+def test_the_validation_report_scores_validation_photos_only_and_ranks_runs(shared_data, tiny_checkpoint, tmp_path,
+                                                                            monkeypatch):
+    # Choosing between training runs looks at the validation splits, never the test sets (docs/adr/0015).
+    import json
+    import subprocess
+    import sys
+
+    from skinseg_core import report as report_module
+    from skinseg_core.cli import main
+    from skinseg_core.paths import repo_root
+    from skinseg_core.recipes import dataset_splits
+
+    monkeypatch.setattr(report_module, "VAL_SETS", ("ecu_subset",))  # keep the run short
+    out = tmp_path / "val"
+    assert main(["report", "--split", "val", "--model", str(tiny_checkpoint), "--data-root", str(shared_data),
+                 "--out", str(out), "--device", "cpu"]) == 0
+    report = json.loads((out / "report.json").read_text())
+    splits = dataset_splits(shared_data)
+    assert report["split"] == "val" and list(report["sets"]) == ["ecu_subset", "lfw_groups"]
+    assert report["sets"]["ecu_subset"]["n"] == len(splits["ecu_subset"].val) == 12
+    assert report["sets"]["lfw_groups"]["n"] == len(splits["lfw_parts"].val) // 25 == 20
+
+    # Two runs: the copy whose ECU scores are raised ranks first, whatever order they are given in.
+    better = json.loads(json.dumps(report))
+    summary = better["sets"]["ecu_subset"]["methods"]["model"]["summary"]
+    summary["jaccard"]["mean"] += 0.1
+    (tmp_path / "better").mkdir()
+    (tmp_path / "better" / "report.json").write_text(json.dumps(better))
+    script = str(repo_root() / "scripts" / "rank_runs.py")
+    paths = [str(out / "report.json"), str(tmp_path / "better" / "report.json")]
+    table = subprocess.run([sys.executable, script, *paths], capture_output=True, text=True, check=True).stdout
+    rows = [line for line in table.splitlines() if "report.json" in line]
+    assert "better" in rows[0] and "ecu_subset skin / bg J" in table
+    best = subprocess.run([sys.executable, script, "--best", *paths], capture_output=True, text=True, check=True)
+    assert best.stdout.strip() == paths[1]
+
+
+@pytest.mark.needs_data
+def test_the_test_report_refuses_an_unknown_split(shared_data, tiny_checkpoint):
+    from skinseg_core.report import bundled_report
+
+    with pytest.raises(ValueError, match="split"):
+        bundled_report(tiny_checkpoint, shared_data, device="cpu", split="train")
+
+
+def test_the_card_says_how_far_the_polish_was_blended_in_and_why():
+    from skinseg_core.model_card import _blend_note
+
+    fixed = {"stages": {"clinical polish": {"blend": 0.8}}}
+    assert "0.2 x stage 2 + 0.8 x stage 3" in _blend_note(fixed) and "validation" not in _blend_note(fixed)
+    chosen = {"stages": {"clinical polish": {"blend": 0.4, "blends": [0.8, 0.6, 0.4, 0.2, 0.0], "tolerance": 0.01}}}
+    note = _blend_note(chosen)
+    assert "0.6 x stage 2 + 0.4 x stage 3" in note and "within 0.01 of stage 2's" in note and "0015" in note
+    none = {"stages": {"clinical polish": {"blend": 0.0, "blends": [0.8, 0.0], "tolerance": 0.01}}}
+    assert "the shipped weights are stage 2's" in _blend_note(none)
