@@ -203,20 +203,10 @@ def render_card(model_json: Path, report: dict[str, Any], benchmark: dict[str, A
 
 
 def _blend_note(training: dict[str, Any]) -> str:
-    polish = training["stages"]["clinical polish"]
-    blend = polish.get("blend", 1.0)
+    blend = training["stages"]["clinical polish"].get("blend", 1.0)
     if blend >= 1.0:
         return ""
-    if "blends" not in polish:  # a fixed blend (models before docs/adr/0015)
-        return (f"; the shipped weights are {1 - blend:.1f} x stage 2 + {blend:.1f} x stage 3 (weight-space blend, "
-                "WiSE-FT)")
-    why = (f"the largest of {', '.join(f'{b:g}' for b in polish['blends'])} whose score on the public validation "
-           f"photos stays within {polish['tolerance']:g} of stage 2's (docs/adr/0015)")
-    if blend == 0:
-        return (f"; the shipped weights are stage 2's: stage 3 cost the public validation photos too much at every "
-                f"blend ({why})")
-    return (f"; the shipped weights are {1 - blend:.1f} x stage 2 + {blend:.1f} x stage 3 (weight-space blend, "
-            f"WiSE-FT; {why})")
+    return f"; the shipped weights are {1 - blend:.1f} x stage 2 + {blend:.1f} x stage 3 (weight-space blend, WiSE-FT)"
 
 
 def _group_scale_note(report: dict[str, Any]) -> str:
@@ -296,8 +286,9 @@ def carried_sections(card: str, needles: list[str]) -> list[str]:
             raise ValueError(f"{len(matches)} sections of the earlier card contain {needle!r}; name exactly one")
         _section_kind(matches[0])
         heading, _, body = matches[0].partition("\n")
-        body = "\n".join(line for line in body.splitlines() if not line.startswith(_CARRIED_PREFIX))  # carried again
-        chosen.append(f"{heading}\n\n{_CARRIED_PREFIX} {why or CARRIED_NOTE}.*\n{body}")
+        # A section carried before loses its old mark (and the blank line after it), so carrying again adds nothing.
+        body = "\n".join(line for line in body.splitlines() if not line.startswith(_CARRIED_PREFIX)).strip("\n")
+        chosen.append(f"{heading}\n\n{_CARRIED_PREFIX} {why or CARRIED_NOTE}.*\n\n{body}")
     return chosen
 
 

@@ -26,8 +26,7 @@ def test_clinical_kfold_holds_each_photo_out_once_and_scores_it(shared_data, tin
     monkeypatch.setattr(recipes, "FINETUNE", quick)
     monkeypatch.setattr(recipes, "POLISH", dataclasses.replace(
         recipes.POLISH, settings=dataclasses.replace(quick.settings, batch_size=2, optimizer="sgd")))
-    monkeypatch.setattr(recipes, "POLISH_BLENDS", (0.5, 0.0))
-    monkeypatch.setattr(recipes, "POLISH_TOLERANCE", 2.0)  # any blend passes: 0.5, the first, is taken
+    monkeypatch.setattr(recipes, "POLISH_BLEND", 0.5)
     out = tmp_path / "report"
     code = main(["report", "--clinical-kfold", "3", "--pretrained", str(tiny_checkpoint), "--data-root",
                  str(shared_data), "--work", str(tmp_path / "kfold"), "--out", str(out), "--device", "cpu",
