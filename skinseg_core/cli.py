@@ -68,8 +68,9 @@ def _add_training(parser: argparse.ArgumentParser, *, fine_tune: bool) -> None:
     group.add_argument("--steps-per-epoch", type=int, default=None, help="default: one pass over the photos")
     group.add_argument("--val-fraction", type=float, default=0.2, help="share of photos held out for validation")
     group.add_argument("--seed", type=int, default=None,
-                       help="random seed (default 0; with --recipe bundled, the recipe's seed: default the one that "
-                            "made the shipped model)")
+                       help="random seed (default 0)" if fine_tune else
+                       "random seed (default 0; with --recipe bundled, the recipe's seed, which moves every stage's "
+                       "seed: default recipes.RECIPE_SEED; docs/adr/0015)")
     _add_device(parser)
 
 
@@ -423,7 +424,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_evaluate)
 
     p = sub.add_parser("train", help="train a network from scratch (or from --init)",
-                       description="Train on folders with images/ and masks/ (matched by file stem); 20 %% of each "
+                       description="Train on folders with images/ and masks/ (matched by file stem); 20 % of each "
                        "folder is held out for validation. The run folder holds config, metrics, the best model and "
                        "resume state: run the same command again to resume an interrupted run.")
     p.add_argument("--data", type=Path, action="append", metavar="FOLDER", help="a folder with images/ and masks/; repeat")
@@ -452,7 +453,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("finetune", help="adapt a model to your corrected photos (learning rate 0.001)",
-                       description="Fine-tune a model on photos with corrected masks; 20 %% (at least 2 photos) are "
+                       description="Fine-tune a model on photos with corrected masks; 20 % (at least 2 photos) are "
                        "held out to choose the best epoch and to report the gain.")
     p.add_argument("--images", type=Path, default=None, metavar="DIR")
     p.add_argument("--masks", type=Path, default=None, metavar="DIR")
@@ -520,7 +521,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--work", type=Path, default=Path("runs") / "kfold",
                    help="for --clinical-kfold: where the fold runs go (resumable)")
     p.add_argument("--seed", type=int, default=None,
-                   help="for --clinical-kfold: the recipe's seed for stages 2 and 3 (default: the shipped model's)")
+                   help="for --clinical-kfold: the recipe's seed for stages 2 and 3 (default: recipes.RECIPE_SEED; "
+                        "give the seed of the stage-1 run measured)")
     p.add_argument("--split", choices=["test", "val"], default="test",
                    help="val: score the validation splits instead (no clinical photos), to choose between training "
                         "runs without looking at the test sets")
