@@ -339,13 +339,12 @@ def cmd_report(args: argparse.Namespace) -> int:
     photos = lambda it, n, label: _progress(it, total=n, desc=label, unit="photo")  # noqa: E731
     if args.clinical_kfold:
         from skinseg_core.clinical_kfold import clinical_kfold
+        from skinseg_core.recipes import RECIPE_SEED
 
         if args.pretrained is None:
             raise SkinSegError("--clinical-kfold needs --pretrained: the stage-1 model every fold fine-tunes "
                                "(e.g. runs/bundled/pretrain/best.json)")
         holder: dict[str, Any] = {}
-        from skinseg_core.recipes import RECIPE_SEED
-
         report = clinical_kfold(data_root, args.work, args.pretrained, k=args.clinical_kfold,
                                 backgrounds=args.backgrounds, device=args.device,
                                 on_progress=_report_training(holder), progress=photos,

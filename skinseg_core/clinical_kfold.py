@@ -49,7 +49,7 @@ def clinical_kfold(data_root: str | Path, work: str | Path, pretrained: Path, k:
                    progress: Callable[[Iterable, int, str], Iterable] | None = None,
                    seed: int = RECIPE_SEED) -> dict[str, Any]:
     """Run the k folds (each resumable in `work`/fold<i>) and return a report dict like `bundled_report`'s.
-    `seed`: the recipe's seed, which stages 2 and 3 use as the shipped model's did."""
+    `seed`: the recipe's seed for stages 2 and 3; give the one `pretrained` was trained with."""
     work = Path(work)
     clinical = dataset_splits(data_root)[CLINICAL].test
     types = fitzpatrick_types(data_root)

@@ -31,8 +31,12 @@ SPLITS = ("test", "val")
 GROUP_SET = "lfw_groups"
 GROUP_PER_SIDE = 5
 GROUP_CELL = 250  # LFW's own photo size: each photo keeps its pixels, the picture is 5 x 250 px wide
-GROUP_DESCRIPTION = (f"LFW's test photos tiled {GROUP_PER_SIDE} x {GROUP_PER_SIDE} into "
-                     f"{GROUP_PER_SIDE * GROUP_CELL} px pictures, so that faces are as small as in group photos")
+
+
+def group_description(split: str = "test") -> str:
+    photos = "test" if split == "test" else "validation"
+    return (f"LFW's {photos} photos tiled {GROUP_PER_SIDE} x {GROUP_PER_SIDE} into {GROUP_PER_SIDE * GROUP_CELL} px "
+            "pictures, so that faces are as small as in group photos")
 
 
 def _lesion_mask(pair: SamplePair, size: tuple[int, int]) -> np.ndarray | None:
@@ -109,7 +113,7 @@ def bundled_report(model: str | Path | None, data_root: str | Path, device: str 
     with tempfile.TemporaryDirectory(prefix="skinseg-groups-") as folder:
         pictures = tile_pairs(getattr(splits["lfw_parts"], split), GROUP_PER_SIDE, Path(folder), cell=GROUP_CELL)
         report["sets"][GROUP_SET] = {**score_pairs(segmenter, pictures, progress=progress, label=GROUP_SET),
-                                     "description": GROUP_DESCRIPTION}
+                                     "description": group_description(split)}
     report["markdown"] = report_markdown(report)
     return report
 

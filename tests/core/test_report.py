@@ -169,6 +169,7 @@ def test_the_validation_report_scores_validation_photos_only_and_ranks_runs(shar
     assert report["split"] == "val" and list(report["sets"]) == ["ecu_subset", "lfw_groups"]
     assert report["sets"]["ecu_subset"]["n"] == len(splits["ecu_subset"].val) == 12
     assert report["sets"]["lfw_groups"]["n"] == len(splits["lfw_parts"].val) // 25 == 20
+    assert "LFW's validation photos tiled 5 x 5" in (out / "report.md").read_text()
 
     # Two runs: the copy whose ECU scores are raised ranks first, whatever order they are given in.
     better = json.loads(json.dumps(report))
