@@ -74,6 +74,13 @@ def _add_training(parser: argparse.ArgumentParser, *, fine_tune: bool) -> None:
     _add_device(parser)
 
 
+def _recipe_seed(args: argparse.Namespace) -> int:
+    """--seed for the bundled recipe: the recipe's own seed unless one is given."""
+    from skinseg_core.recipes import RECIPE_SEED
+
+    return RECIPE_SEED if args.seed is None else args.seed
+
+
 def _settings_from(args: argparse.Namespace):
     from skinseg_core.training import TrainSettings
 
@@ -199,11 +206,11 @@ def cmd_train(args: argparse.Namespace) -> int:
     from skinseg_core.training import fit, run_fit
 
     if args.recipe:
-        from skinseg_core.recipes import RECIPE_SEED, run_recipe
+        from skinseg_core.recipes import run_recipe
 
         return run_recipe(args.recipe, out=args.out, data_root=args.data_root, device=args.device,
                           install=args.install, pretrained=args.pretrained, backgrounds=args.backgrounds,
-                          seed=RECIPE_SEED if args.seed is None else args.seed)
+                          seed=_recipe_seed(args))
     if not args.data:
         raise SkinSegError("Give at least one --data FOLDER (with images/ and masks/ inside), or --recipe NAME.")
     device = resolve_device(args.device)
@@ -339,7 +346,6 @@ def cmd_report(args: argparse.Namespace) -> int:
     photos = lambda it, n, label: _progress(it, total=n, desc=label, unit="photo")  # noqa: E731
     if args.clinical_kfold:
         from skinseg_core.clinical_kfold import clinical_kfold
-        from skinseg_core.recipes import RECIPE_SEED
 
         if args.pretrained is None:
             raise SkinSegError("--clinical-kfold needs --pretrained: the stage-1 model every fold fine-tunes "
@@ -348,7 +354,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         report = clinical_kfold(data_root, args.work, args.pretrained, k=args.clinical_kfold,
                                 backgrounds=args.backgrounds, device=args.device,
                                 on_progress=_report_training(holder), progress=photos,
-                                seed=RECIPE_SEED if args.seed is None else args.seed)
+                                seed=_recipe_seed(args))
     else:
         report = bundled_report(args.model, data_root, device=args.device, progress=photos, split=args.split)
     if args.out:

@@ -3,8 +3,9 @@
 `Segmenter.predict_photo` makes the full-resolution map by resizing its compact map bilinearly to the photo's size
 (the network's S x S output, or that output refined with the photo at up to 2S on the long side). Keeping the compact
 map instead (at most 800 KB at S = 224) loses nothing: `full()` rebuilds exactly the same float32 map, a
-display-sized uint8 version costs one resize, and it is small enough to cache on disk for every photo of a folder. The skin area for every threshold step is counted once on the full-resolution map, so an area
-shown while a threshold slider moves is exact without touching the full map again.
+display-sized uint8 version costs one resize, and it is small enough to cache on disk for every photo of a folder.
+The skin area for every threshold step is counted once on the full-resolution map, so an area shown while a
+threshold slider moves is exact without touching the full map again.
 """
 
 from __future__ import annotations
@@ -152,11 +153,12 @@ class ProbabilityMap:
 def predict_map(segmenter: object, path: str | Path) -> ProbabilityMap:
     """Run `segmenter` (a `skinseg_core.inference.Segmenter`) on one photo and keep its compact map.
 
-    Uses the Segmenter's own read and network step, so `predict_map(s, p).full()` equals `s.probabilities(p)`.
+    Uses the Segmenter's own read and compact-map step (network, then guided filter), so
+    `predict_map(s, p).full()` equals `s.probabilities(p)`.
     The area counts are computed here too, so a worker thread pays for them, not the caller's GUI thread.
     """
     photo = segmenter.read(path)  # type: ignore[attr-defined]
-    small = segmenter.compact_probabilities(photo.rgb)  # type: ignore[attr-defined]
-    result = ProbabilityMap(small=small, full_size=photo.full_size)
+    compact = segmenter.compact_probabilities(photo.rgb)  # type: ignore[attr-defined]
+    result = ProbabilityMap(small=compact, full_size=photo.full_size)
     result.counts()
     return result
