@@ -19,9 +19,9 @@ from PySide6.QtCore import QObject, QTimer, Signal
 
 from skinseg_core.atomic import atomic_write_bytes
 from skinseg_core.checkpoint import read_checkpoint_info
-from skinseg_core.devices import describe_device, resolve_device
+from skinseg_core.devices import resolve_device
 from skinseg_core.errors import CheckpointError, SkinSegError
-from skinseg_core.inference import Segmenter, resolve_model_path
+from skinseg_core.inference import Segmenter, describe_run, resolve_model_path
 from skinseg_core.probmap import ProbabilityMap, predict_map
 from skinseg_core.sidecar import ModelStamp, Sidecar
 
@@ -93,6 +93,7 @@ class SegmentationService(QObject):
         self.model: ModelInfo | None = None
         self.model_error: str | None = None
         self.device = device
+        self._resolved_device = None
         self.device_description = ""
         self._save_timer = QTimer(self)
         self._save_timer.setSingleShot(True)
@@ -113,6 +114,7 @@ class SegmentationService(QObject):
         except CheckpointError as exc:
             self.model_error = str(exc)
             log.warning("No usable model: %s", exc)
+            self._describe()
             return
         self.model = ModelInfo(
             path=path,
@@ -122,12 +124,22 @@ class SegmentationService(QObject):
             info=info,
         )
         self._memory.clear()
+        self._describe()
 
     def set_device(self, device: str) -> None:
         """Raises DeviceError (with advice) when the device is absent; the previous choice then stays."""
-        resolved = resolve_device(device)
+        self._resolved_device = resolve_device(device)
         self.device = device
-        self.device_description = describe_device(resolved)
+        self._describe()
+
+    def _describe(self) -> None:
+        # What the model file says (flip, guided filter) is known before any photo is segmented, so a folder whose
+        # maps all come from the cache still says how they were made; the backend follows from the first worker.
+        if self._resolved_device is None:
+            return
+        info = self.model.info if self.model else {}
+        self.device_description = describe_run(self._resolved_device, bool(info.get("test_time_flip")),
+                                               bool(info.get("guided_filter")))
         self.device_changed.emit(self.device_description)
 
     # ---- sidecars and cache ----

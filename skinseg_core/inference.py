@@ -54,6 +54,19 @@ class Prediction:
         return self.probabilities >= threshold
 
 
+def describe_run(device: torch.device, flip: bool, refined: bool, backend: str | None = None) -> str:
+    """How photos are segmented, for status bars and logs, e.g. 'CPU · 2 threads · ONNX Runtime · flip averaged ·
+    edges refined'. backend None: not known yet (it is chosen when a Segmenter loads the model)."""
+    parts = [describe_device(device)]
+    if backend == "onnx":
+        parts.append("ONNX Runtime")
+    if flip:
+        parts.append("flip averaged")
+    if refined:
+        parts.append("edges refined")
+    return " · ".join(parts)
+
+
 class Segmenter:
     """A loaded model on a device, ready to turn photos into probability maps. Not thread-safe; one per worker."""
 
@@ -86,12 +99,7 @@ class Segmenter:
 
     @property
     def device_description(self) -> str:
-        description = describe_device(self.device)
-        if self.backend == "onnx":
-            description += " · ONNX Runtime"
-        if self.tta:
-            description += " · flip averaged"
-        return f"{description} · edges refined" if self.guided_filter else description
+        return describe_run(self.device, self.tta, self.guided_filter is not None, self.backend)
 
     @property
     def refine_long_side(self) -> int:

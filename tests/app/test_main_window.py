@@ -12,6 +12,8 @@ from PySide6.QtGui import QDragEnterEvent, QDropEvent, QPalette
 from PySide6.QtWidgets import QApplication
 
 import skinseg_core
+from skinseg_core.devices import resolve_device
+from skinseg_core.inference import describe_run
 from skinseg_core.sidecar import NOT_SEGMENTED, SEGMENTED, Sidecar
 from tests.app.conftest import message_boxes, write_generated_photos
 from tests.model_files import refining_copy
@@ -278,6 +280,8 @@ def test_a_model_that_refines_edges_says_so_and_remakes_older_maps(qtbot, make_w
     # The same weights and name, now asking for the guided filter: every map made before is out of date.
     refining = refining_copy(tiny_model, tmp_path / "refining" / "tiny.json")
     second = make_window(model_path=refining)
+    # The status bar says how maps are made as soon as the model is chosen, before any photo is segmented.
+    assert "edges refined" in second.device_label.text() and "flip" not in second.device_label.text()
     second.open_paths([photo_folder])
     assert all(second.photo_list.status(p) == NOT_SEGMENTED for p in second.photo_list.photos()[1:])
     wait_for_map(qtbot, second)
@@ -289,3 +293,9 @@ def test_a_model_that_refines_edges_says_so_and_remakes_older_maps(qtbot, make_w
         refined = Sidecar(photo_folder).read_map(photo)
         assert refined.small.shape == (48, 64)  # the photo's 4:3 aspect at twice the network's input
         assert np.abs(refined.full() - plain_maps[photo.name].full()).max() > 0.01
+    second.close()
+    # Every map now comes from the cache, so no photo is segmented again: the status bar still says how they were made.
+    third = make_window(model_path=refining)
+    third.open_paths([photo_folder])
+    assert all(third.photo_list.status(p) == SEGMENTED for p in third.photo_list.photos())
+    assert third.device_label.text() == describe_run(resolve_device(third.service.device), flip=False, refined=True)
