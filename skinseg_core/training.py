@@ -14,6 +14,7 @@ is called again on the same folder with the same configuration.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import hashlib
 import json
@@ -80,6 +81,9 @@ class TrainSettings:
     # decoys.py): skin-coloured clothes, hair and walls, which web photos show and the training photos rarely do.
     # Not in the bundled recipe: at 0.3 in stage 2 the network called less skin everywhere (docs/adr/0013).
     decoys: float = 0.0
+    # Validate and keep an exponential moving average of the weights (this factor per step; 0: off) instead of the
+    # last step's weights: one epoch's last batches then move the kept model less (docs/adr/0016).
+    weight_average: float = 0.0
     steps_per_epoch: int | None = None  # None: one pass over the training photos per epoch
     cache_long_side: int | None = None  # photos are kept in memory at this long side (default 2 x input size)
     threshold: float = 0.5
@@ -91,6 +95,8 @@ class TrainSettings:
             raise ValueError(f"optimizer must be 'sgd' or 'adamw', got {self.optimizer!r}")
         if self.lr_schedule not in ("constant", "cosine"):
             raise ValueError(f"lr_schedule must be 'constant' or 'cosine', got {self.lr_schedule!r}")
+        if not 0.0 <= self.weight_average < 1.0:
+            raise ValueError(f"weight_average must be in [0, 1), got {self.weight_average!r}")
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -164,6 +170,34 @@ def blank_absolute_colour(inputs: torch.Tensor, share: float, generator: torch.G
     return inputs
 
 
+class WeightAverage:
+    """An exponential moving average of a network's weights and buffers (Polyak averaging), kept in its own copy.
+
+    The factor warms up, (1 + n) / (10 + n) after n updates until it reaches `decay`, so that the average follows the
+    training from the first steps instead of staying near the starting weights for hundreds of them (with a fixed
+    0.99 the first epoch of a 40-step fine-tuning still weighed its start by 0.67, and won the choice of epoch)."""
+
+    def __init__(self, model: SegmentationNet, decay: float, updates: int = 0) -> None:
+        self.decay = decay
+        self.updates = updates
+        self.model = copy.deepcopy(model).eval()
+        for param in self.model.parameters():
+            param.requires_grad_(False)
+
+    def factor(self) -> float:
+        return min(self.decay, (1.0 + self.updates) / (10.0 + self.updates))
+
+    @torch.no_grad()
+    def update(self, model: SegmentationNet) -> None:
+        keep = self.factor()
+        self.updates += 1
+        for averaged, current in zip(self.model.state_dict().values(), model.state_dict().values()):
+            if averaged.is_floating_point():
+                averaged.lerp_(current, 1.0 - keep)
+            else:  # counters (batch norm's batches seen)
+                averaged.copy_(current)
+
+
 def train_one_epoch(
     model: SegmentationNet,
     loader: DataLoader,
@@ -173,10 +207,12 @@ def train_one_epoch(
     grad_clip: float | None = None,
     colour_dropout: float = 0.0,
     generator: torch.Generator | None = None,
+    average: WeightAverage | None = None,
 ) -> Generator[tuple[int, int, float], None, float]:
     """Train one pass; yields (step, steps, running mean loss) after each step and returns the epoch's mean loss.
 
     colour_dropout: share of photos whose absolute colour channels are set to 0 (mid grey), drawn with `generator`.
+    average: updated after every step.
     """
     model.train()
     total, count = 0.0, 0
@@ -196,6 +232,8 @@ def train_one_epoch(
         if grad_clip:
             torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
         optimizer.step()
+        if average is not None:
+            average.update(model)
         value = float(loss.detach())
         if not math.isfinite(value):
             raise SkinSegError(
@@ -254,7 +292,7 @@ def learning_rate_at(settings: TrainSettings, progress: float) -> float:
 
 # Settings added after run folders already existed, with the value that means "not used": left out of the fingerprint
 # at that value, so that a run started by an earlier version (an interrupted fine-tuning, a recipe stage) resumes.
-_LATER_SETTINGS = {"colour_dropout": 0.0, "skin_tone": 0.0, "decoys": 0.0}
+_LATER_SETTINGS = {"colour_dropout": 0.0, "skin_tone": 0.0, "decoys": 0.0, "weight_average": 0.0}
 
 
 def _fingerprint(payload: dict[str, Any]) -> str:
@@ -263,8 +301,11 @@ def _fingerprint(payload: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
-def _save_state(run_dir: Path, model: SegmentationNet, optimizer: torch.optim.Optimizer, state: dict[str, Any]) -> None:
+def _save_state(run_dir: Path, model: SegmentationNet, optimizer: torch.optim.Optimizer, state: dict[str, Any],
+                average: WeightAverage | None = None) -> None:
     tensors: dict[str, torch.Tensor] = {f"model.{k}": v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    if average is not None:
+        tensors.update({f"average.{k}": v.detach().cpu().contiguous() for k, v in average.model.state_dict().items()})
     names = {id(p): name for name, p in model.named_parameters()}
     for group in optimizer.param_groups:
         for param in group["params"]:
@@ -277,9 +318,13 @@ def _save_state(run_dir: Path, model: SegmentationNet, optimizer: torch.optim.Op
     atomic_write_json(run_dir / "state.json", state)
 
 
-def _load_state(run_dir: Path, model: SegmentationNet, optimizer: torch.optim.Optimizer, device: torch.device) -> None:
+def _load_state(run_dir: Path, model: SegmentationNet, optimizer: torch.optim.Optimizer, device: torch.device,
+                average: WeightAverage | None = None) -> None:
     tensors = load_file(str(run_dir / "state.safetensors"), device="cpu")
     model.load_state_dict({k[len("model.") :]: v for k, v in tensors.items() if k.startswith("model.")}, strict=True)
+    if average is not None:
+        average.model.load_state_dict({k[len("average.") :]: v for k, v in tensors.items()
+                                       if k.startswith("average.")}, strict=True)
     params = dict(model.named_parameters())
     for key, value in tensors.items():
         if key.startswith("optim."):
@@ -351,6 +396,9 @@ def fit(
     if device.type in ("cpu", "cuda"):
         model.to(memory_format=torch.channels_last)
     optimizer = make_optimizer(model, settings)
+    average = WeightAverage(model, settings.weight_average) if settings.weight_average > 0 else None
+    # The model that is validated and kept: the average when there is one.
+    kept = average.model if average is not None else model
     state: dict[str, Any] = {
         "fingerprint": fingerprint,
         "epochs_done": 0,
@@ -368,8 +416,10 @@ def fit(
                 f"The run folder {run_dir} holds a different training run (other settings, network or photos). "
                 "Choose a new output folder, or delete that one to start over."
             )
-        _load_state(run_dir, model, optimizer, device)
+        _load_state(run_dir, model, optimizer, device, average)
         state.update(previous)
+        if average is not None:
+            average.updates = int(state.get("average_updates", 0))
         log.info("resuming %s after epoch %d", run_dir, state["epochs_done"])
     else:
         atomic_write_json(run_dir / "config.json", config)
@@ -433,11 +483,12 @@ def fit(
         steps = len(loader)
         for step, steps, loss in train_one_epoch(model, loader, optimizer, device, settings.bce_weight,
                                                  settings.grad_clip, settings.colour_dropout,
-                                                 torch.Generator().manual_seed(settings.seed * 100_003 + epoch + 1)):
+                                                 torch.Generator().manual_seed(settings.seed * 100_003 + epoch + 1),
+                                                 average):
             yield Progress("step", epoch, settings.epochs, step, steps, loss, None,
                            state["best_val_jaccard"] if state["best_epoch"] else None,
                            state["best_epoch"] or None, time.perf_counter() - started)
-        val_counts = evaluate(model, val_set, device, settings.threshold, settings.batch_size)
+        val_counts = evaluate(kept, val_set, device, settings.threshold, settings.batch_size)
         summary = summarize(val_counts)
         val_jaccard = float(summary["jaccard"]["mean"])
         if val_groups is not None:
@@ -447,7 +498,7 @@ def fit(
         if improved:
             state.update(best_val_jaccard=val_jaccard, best_epoch=epoch, epochs_since_best=0)
             save_checkpoint(
-                model,
+                kept,
                 best_path,
                 CheckpointMeta(
                     name=(meta or {}).get("name"),
@@ -472,7 +523,9 @@ def fit(
                                     for name, g in summary["groups"].items()}
         with open(run_dir / "metrics.jsonl", "a", encoding="utf-8") as handle:
             handle.write(json.dumps(record) + "\n")
-        _save_state(run_dir, model, optimizer, state)
+        if average is not None:
+            state["average_updates"] = average.updates
+        _save_state(run_dir, model, optimizer, state, average)
         yield Progress("epoch", epoch, settings.epochs, steps, steps, loss, val_jaccard, state["best_val_jaccard"],
                        state["best_epoch"], state["elapsed_s"], stopped_early)
     state["finished"] = True

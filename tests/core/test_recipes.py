@@ -73,7 +73,7 @@ def test_bundled_recipe_runs_all_three_stages_from_the_command_line(shared_data,
         colour_dropout = stage.settings.colour_dropout if name != "PRETRAIN" or absolute_from == 1 else 0.0
         monkeypatch.setattr(recipes, name, dataclasses.replace(stage, val_per_set=1, settings=dataclasses.replace(
             quick, optimizer=stage.settings.optimizer, colour_dropout=colour_dropout,
-            skin_tone=stage.settings.skin_tone)))
+            skin_tone=stage.settings.skin_tone, weight_average=stage.settings.weight_average)))
     monkeypatch.setattr(recipes, "BUNDLED_ARCHITECTURE", {
         "name": "dense-res-unet", "widths": (4, 8), "dense_layers": 1, "residual_width": 4, "fc_dim": 8,
         "fc_grid": 2, "input_size": 48})
@@ -96,6 +96,11 @@ def test_bundled_recipe_runs_all_three_stages_from_the_command_line(shared_data,
     stage1_settings = json.loads((out / "pretrain" / "config.json").read_text())["settings"]
     assert stage1_settings["epochs"] == 1
     assert stage1_settings.get("skin_tone", 0.0) == recipes.PRETRAIN.settings.skin_tone
+    # Stage 2 keeps an average of its weights (docs/adr/0016), saved with its resume state.
+    stage2_settings = json.loads((out / "finetune" / "config.json").read_text())["settings"]
+    assert stage2_settings["weight_average"] == recipes.FINETUNE.settings.weight_average > 0
+    assert training["stages"]["fine-tuning"]["settings"]["weight_average"] == recipes.FINETUNE.settings.weight_average
+    assert json.loads((out / "finetune" / "state.json").read_text())["average_updates"] == 1
     if absolute_from == 1:
         # The same command again builds the same model: the recipe's network starts from its seed, not from whatever
         # torch's generator holds (two runs of the real recipe once landed far apart, docs/adr/0014).

@@ -10,7 +10,8 @@ import torch
 from skinseg_core.checkpoint import load_checkpoint
 from skinseg_core.data import folder_pairs, split_pairs
 from skinseg_core.errors import SkinSegError
-from skinseg_core.training import Progress, TrainSettings, blank_absolute_colour, fit, run_fit
+from skinseg_core.training import (Progress, TrainSettings, WeightAverage, blank_absolute_colour, fit,
+                                   run_fit)
 
 from .conftest import tiny_model
 
@@ -95,10 +96,10 @@ def test_a_run_from_before_the_later_settings_existed_still_resumes(synthetic_fo
         if report.event == "epoch":
             progress.close()  # stopped after epoch 1
             break
-    # Rewrite the folder as the version before the settings existed wrote it: no colour_dropout, skin_tone or decoys
-    # in the settings, and the fingerprint over that.
+    # Rewrite the folder as the version before the settings existed wrote it: none of them in the settings, and the fingerprint over that.
     config = json.loads((run / "config.json").read_text())
-    del config["settings"]["colour_dropout"], config["settings"]["skin_tone"], config["settings"]["decoys"]
+    for later in ("colour_dropout", "skin_tone", "decoys", "weight_average"):
+        del config["settings"][later]
     payload = {k: v for k, v in config.items() if k not in ("meta", "fingerprint")}
     old = hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[:16]
     config["fingerprint"] = old
@@ -110,7 +111,7 @@ def test_a_run_from_before_the_later_settings_existed_still_resumes(synthetic_fo
     result = run_fit(fit(run, tiny_model(absolute_colour=True), train, val, settings), resumed.append)
     assert [r.epoch for r in resumed if r.event == "epoch"] == [2] and result.epochs_run == 2
     # With either setting in use it is a different run.
-    for later in ({"colour_dropout": 0.5}, {"skin_tone": 0.5}, {"decoys": 0.5}):
+    for later in ({"colour_dropout": 0.5}, {"skin_tone": 0.5}, {"decoys": 0.5}, {"weight_average": 0.9}):
         with pytest.raises(SkinSegError, match="holds a different training run"):
             run_fit(fit(run, tiny_model(absolute_colour=True), train, val, TrainSettings(
                 epochs=2, batch_size=2, augmentation="paper", steps_per_epoch=1, **later)))
@@ -226,3 +227,73 @@ def test_colour_dropout_on_a_network_without_colour_channels_is_refused(syntheti
     with pytest.raises(ValueError, match="does not read"):
         run_fit(fit(tmp_path / "run", tiny_model(), train, val, settings))
     assert not (tmp_path / "run" / "state.json").exists()
+
+
+def test_weight_average_moves_a_share_of_the_way_to_the_current_weights():
+    model = tiny_model()
+    average = WeightAverage(model, decay=0.75, updates=100)  # past the warm-up
+    before = {k: v.clone() for k, v in average.model.state_dict().items()}
+    with torch.no_grad():
+        for param in model.parameters():
+            param.add_(1.0)
+    average.update(model)
+    for name, param in model.named_parameters():
+        assert torch.allclose(average.model.state_dict()[name], 0.75 * before[name] + 0.25 * param)
+    assert not any(p.requires_grad for p in average.model.parameters())
+
+
+def test_weight_average_warms_up_from_the_first_steps():
+    average = WeightAverage(tiny_model(), decay=0.99)
+    factors = []
+    for _ in range(1000):
+        factors.append(average.factor())
+        average.updates += 1
+    assert factors[0] == pytest.approx(0.1)  # the first update takes 90 % of the trained weights
+    assert all(a <= b for a, b in zip(factors, factors[1:])) and factors[-1] == 0.99
+
+
+def test_a_run_with_weight_average_keeps_the_average_and_resumes_it(synthetic_folder, tmp_path):
+    pairs = folder_pairs(synthetic_folder)
+    train, val = split_pairs(pairs, 0.25, seed=0)
+    settings = TrainSettings(epochs=2, patience=10, batch_size=2, learning_rate=0.05, augmentation="paper",
+                             steps_per_epoch=3, weight_average=0.5)
+    torch.manual_seed(0)
+    start = tiny_model()
+    whole = run_fit(fit(tmp_path / "whole", _copy(start), train, val, settings))
+    assert whole.epochs_run == 2
+    averaged = _state_part(tmp_path / "whole", "average")
+
+    # Stopped after epoch 1 (always the best so far): the kept model is the average, not the last step's weights.
+    progress = fit(tmp_path / "resumed", _copy(start), train, val, settings)
+    for report in progress:
+        if report.event == "epoch":
+            progress.close()
+            break
+    after_one = _state_part(tmp_path / "resumed", "average")
+    trained = _state_part(tmp_path / "resumed", "model")
+    kept = load_checkpoint(tmp_path / "resumed" / "best.json").model.state_dict()
+    assert kept.keys() == after_one.keys() == trained.keys()
+    assert all(torch.allclose(kept[k], after_one[k]) for k in kept)
+    assert any(not torch.allclose(kept[k], trained[k]) for k in kept)
+    # Resumed: the same average as the run that never stopped.
+    run_fit(fit(tmp_path / "resumed", _copy(start), train, val, settings))
+    resumed = _state_part(tmp_path / "resumed", "average")
+    assert all(torch.allclose(resumed[k], v) for k, v in averaged.items())
+
+
+def test_weight_average_must_be_below_one():
+    with pytest.raises(ValueError, match="weight_average"):
+        TrainSettings(weight_average=1.0)
+
+
+def _copy(model):
+    import copy
+
+    return copy.deepcopy(model)
+
+
+def _state_part(run, prefix):
+    from safetensors.torch import load_file
+
+    tensors = load_file(str(run / "state.safetensors"))
+    return {k[len(prefix) + 1:]: v for k, v in tensors.items() if k.startswith(prefix + ".")}
