@@ -119,8 +119,9 @@ PRETRAIN = Stage(
     val_per_set=40,
 )
 # weight_average: its epochs are scored on an average of the weights, not on the last step's, whose score jumped by
-# up to 0.07 from one epoch to the next; on one stage 1 the average raised the validation score 0.727 -> 0.747 and
-# the held-out clinical photos as well (docs/adr/0016).
+# up to 0.07 from one epoch to the next. On seed 3's stage 1 the average raised the validation score 0.727 -> 0.747
+# and the held-out clinical photos as well; on seed 1's it rose 0.469 -> 0.516 after a polish that broke both
+# (docs/adr/0016).
 FINETUNE = Stage(
     shares={"clinical_fitz17k": 0.45, "ecu_subset": 0.2, "lfw_parts": 0.1, "sfa": 0.1, "abdomen": 0.15},
     settings=TrainSettings(epochs=8, patience=8, batch_size=16, learning_rate=5e-4, optimizer="adamw",
