@@ -81,12 +81,17 @@ def _recipe_seed(args: argparse.Namespace) -> int:
     return RECIPE_SEED if args.seed is None else args.seed
 
 
+def _plain_seed(args: argparse.Namespace) -> int:
+    """--seed for training outside a recipe (splits, first weights, settings): 0 unless one is given."""
+    return 0 if args.seed is None else args.seed
+
+
 def _settings_from(args: argparse.Namespace):
     from skinseg_core.training import TrainSettings
 
     return TrainSettings(epochs=args.epochs, patience=args.patience, batch_size=args.batch_size, learning_rate=args.lr,
                          momentum=args.momentum, augmentation=args.augmentation,
-                         steps_per_epoch=args.steps_per_epoch, seed=args.seed or 0)
+                         steps_per_epoch=args.steps_per_epoch, seed=_plain_seed(args))
 
 
 def _report_training(bar_holder: dict[str, Any]):
@@ -217,10 +222,10 @@ def cmd_train(args: argparse.Namespace) -> int:
     train_pairs, val_pairs = [], []
     for folder in args.data:
         pairs = folder_pairs(folder)
-        train, val = split_pairs(pairs, args.val_fraction, seed=args.seed or 0)
+        train, val = split_pairs(pairs, args.val_fraction, seed=_plain_seed(args))
         train_pairs += train
         val_pairs += val
-    model = build_model(args.model, seed=args.seed or 0, **_model_overrides(args))
+    model = build_model(args.model, seed=_plain_seed(args), **_model_overrides(args))
     if args.init:
         from skinseg_core.checkpoint import load_weights_into
 
