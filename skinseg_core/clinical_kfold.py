@@ -19,10 +19,10 @@ from typing import Any
 
 from skinseg_core.data import SamplePair, kfold_splits
 from skinseg_core.inference import Segmenter
+from skinseg_core.recipes import CLINICAL_SET as CLINICAL
 from skinseg_core.recipes import RECIPE_SEED, SPLIT_SEED, dataset_splits, train_bundled
 from skinseg_core.report import collect_pairs, merge_collected, report_markdown, summarise_collected
 
-CLINICAL = "clinical_fitz17k"
 SKIN_TYPE_GROUPS = {"types I-III": {1, 2, 3}, "types IV-VI": {4, 5, 6}}
 
 
@@ -69,8 +69,11 @@ def clinical_kfold(data_root: str | Path, work: str | Path, pretrained: Path, k:
                 by_group.setdefault(group, []).append(group_part)
         part = merge_collected(list(group_parts.values()))
         parts.append(part)
+        polish = segmenter.loaded.info.get("training", {}).get("stages", {}).get("clinical polish", {})
         folds.append({"fold": i, "held_out": sorted(excluded),
-                      "model_jaccard": summarise_collected(part)["methods"]["model"]["summary"]["jaccard"]["mean"]})
+                      "model_jaccard": summarise_collected(part)["methods"]["model"]["summary"]["jaccard"]["mean"],
+                      # the blend may step down from the recipe's where the polish cost the public photos too much
+                      "polish_blend": polish.get("blend")})
     name = f"{CLINICAL} ({k}-fold, held out)"
     report: dict[str, Any] = {"model": f"bundled recipe after stage 1, per fold, from {pretrained}", "k": k,
                               "folds": folds, "sets": {name: summarise_collected(merge_collected(parts))}}

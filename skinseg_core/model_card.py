@@ -120,7 +120,7 @@ def render_card(model_json: Path, report: dict[str, Any], benchmark: dict[str, A
         "",
     ]
     if kfold_report is not None:
-        folds = ", ".join(f"fold {f['fold']}: {f['model_jaccard']:.3f}" for f in kfold_report["folds"])
+        folds = ", ".join(f"fold {f['fold']}: {f['model_jaccard']:.3f}" + _fold_blend(f) for f in kfold_report["folds"])
         lines += [f"### Clinical photos held out ({kfold_report['k']}-fold: the recipe after stage 1 run once per fold "
                   "from the same pretrained model, each photo scored by the model that never saw it)", "",
                   _report_rows(kfold_report), "", f"Mean skin Jaccard per fold: {folds}.", ""]
@@ -207,6 +207,11 @@ def _blend_note(training: dict[str, Any]) -> str:
     if blend >= 1.0:
         return ""
     return f"; the shipped weights are {1 - blend:.1f} x stage 2 + {blend:.1f} x stage 3 (weight-space blend, WiSE-FT)"
+
+
+def _fold_blend(fold: dict[str, Any]) -> str:
+    blend = fold.get("polish_blend")  # reports from before the blend could step down lack it
+    return f" (polish blend {blend:.1f})" if blend is not None else ""
 
 
 def _group_scale_note(report: dict[str, Any]) -> str:

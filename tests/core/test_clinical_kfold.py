@@ -27,6 +27,7 @@ def test_clinical_kfold_holds_each_photo_out_once_and_scores_it(shared_data, tin
     monkeypatch.setattr(recipes, "POLISH", dataclasses.replace(
         recipes.POLISH, settings=dataclasses.replace(quick.settings, batch_size=2, optimizer="sgd")))
     monkeypatch.setattr(recipes, "POLISH_BLEND", 0.5)
+    monkeypatch.setattr(recipes, "POLISH_PUBLIC_COST", 1.0)  # the blend as set (its limit: test_recipes.py)
     out = tmp_path / "report"
     code = main(["report", "--clinical-kfold", "3", "--pretrained", str(tiny_checkpoint), "--data-root",
                  str(shared_data), "--work", str(tmp_path / "kfold"), "--out", str(out), "--device", "cpu",
@@ -51,6 +52,7 @@ def test_clinical_kfold_holds_each_photo_out_once_and_scores_it(shared_data, tin
         shipped = trained_on.model.state_dict()
         assert all(torch.allclose(shipped[k], (stage2[k] + stage3[k]) / 2, atol=1e-6) for k in changed)
         assert trained_on.test_time_flip and trained_on.info["training"]["stages"]["clinical polish"]["blend"] == 0.5
+        assert fold["polish_blend"] == 0.5
         config = json.loads((tmp_path / "kfold" / f"fold{fold['fold']}" / "finetune" / "config.json").read_text())
         # --seed gives stages 2 and 3 the recipe seed's settings, as the model being measured had them.
         assert config["settings"]["seed"] == quick.settings.seed + recipes.STAGE_SEED_STRIDE

@@ -63,6 +63,7 @@ def test_bundled_recipe_runs_all_three_stages_from_the_command_line(shared_data,
     from skinseg_core import recipes
     from skinseg_core.checkpoint import load_checkpoint
     from skinseg_core.cli import main
+    from skinseg_core.models import blended
     from skinseg_core.training import TrainSettings
 
     quick = TrainSettings(epochs=1, patience=1, batch_size=2, learning_rate=1e-3, steps_per_epoch=1, num_workers=0,
@@ -90,9 +91,21 @@ def test_bundled_recipe_runs_all_three_stages_from_the_command_line(shared_data,
     training = shipped.info["training"]
     assert training["absolute_colour_from_stage"] == absolute_from
     assert set(training["stages"]) == {"pretraining", "fine-tuning", "clinical polish"}
-    assert training["stages"]["clinical polish"]["blend"] == recipes.POLISH_BLEND
+    # The shipped weights are stage 2 and 3 blended as recorded: the recipe's blend unless it cost the public
+    # validation photos too much (docs/adr/0017).
+    polish = training["stages"]["clinical polish"]
+    assert polish["blend_ceiling"] == recipes.POLISH_BLEND and polish["public_cost_limit"] == recipes.POLISH_PUBLIC_COST
+    scores = polish["blend_public_scores"]
+    floor = scores["0.0"] - recipes.POLISH_PUBLIC_COST
+    tried = {float(blend): score for blend, score in scores.items() if blend != "0.0"}
+    assert max(tried) == recipes.POLISH_BLEND and (polish["blend"] == 0.0 or tried[polish["blend"]] >= floor)
+    assert all(score < floor for blend, score in tried.items() if blend > polish["blend"])
+    expected = blended(load_checkpoint(out / "finetune" / "best.json").model,
+                       load_checkpoint(out / "polish" / "best.json").model, polish["blend"])
+    for key, value in expected.state_dict().items():
+        assert torch.allclose(value, shipped.model.state_dict()[key]), key
     # Stage 3's validation scores are not a blend's: a blended model file files them as stage 3's.
-    assert ("stage 3 before blending" in shipped.info["metrics"]) == (recipes.POLISH_BLEND < 1.0)
+    assert ("stage 3 before blending" in shipped.info["metrics"]) == (polish["blend"] < 1.0)
     stage1_settings = json.loads((out / "pretrain" / "config.json").read_text())["settings"]
     assert stage1_settings["epochs"] == 1
     assert stage1_settings.get("skin_tone", 0.0) == recipes.PRETRAIN.settings.skin_tone
@@ -121,3 +134,38 @@ def test_bundled_recipe_runs_all_three_stages_from_the_command_line(shared_data,
                 "clinical polish")] == [getattr(recipes, n).settings.seed + recipes.STAGE_SEED_STRIDE
                                         for n in ("PRETRAIN", "FINETUNE", "POLISH")]
         assert any(not torch.equal(v, moved.model.state_dict()[k]) for k, v in shipped.model.state_dict().items())
+
+
+def _with_score_bias(model, bias: float):
+    # The score layer's bias alone decides the mask when it is far from 0: +50 calls every pixel skin, -50 none.
+    with torch.no_grad():
+        model.merge_residual.conv.bias.fill_(bias)
+    return model
+
+
+def test_the_polish_blend_steps_down_until_the_public_photos_keep_their_score(synthetic_folder):
+    from skinseg_core.data import folder_pairs
+    from skinseg_core.models import blended
+    from skinseg_core.recipes import CLINICAL_SET, capped_blend
+
+    from .conftest import tiny_model
+
+    pairs = folder_pairs(synthetic_folder)[:6]
+    groups = ["lfw_parts", "lfw_parts", "sfa", "sfa", CLINICAL_SET, CLINICAL_SET]
+    cpu = torch.device("cpu")
+    # Stage 2 calls nothing skin; a collapsed stage 3 calls everything skin, which costs the public photos their
+    # background. The blend's bias is -50 + 100 x blend: 0.8 and 0.6 still call everything skin, 0.4 nothing.
+    stage2 = _with_score_bias(tiny_model(), -50.0)
+    collapsed = _with_score_bias(blended(stage2, stage2, 1.0), 50.0)
+    blend, scores = capped_blend(stage2, collapsed, pairs, groups, cpu, 0.8, 0.05, step=0.2)
+    assert blend == pytest.approx(0.4)
+    assert list(scores) == ["0.0", "0.8", "0.6", "0.4"]
+    assert scores["0.8"] == scores["0.6"] < scores["0.0"] - 0.05 and scores["0.4"] == scores["0.0"]
+    # A polish that costs the public photos nothing keeps the recipe's blend; so does any polish under a loose limit.
+    assert capped_blend(stage2, blended(stage2, stage2, 1.0), pairs, groups, cpu, 0.8, 0.05)[0] == 0.8
+    assert capped_blend(stage2, collapsed, pairs, groups, cpu, 0.8, 1.0)[0] == 0.8
+    # The clinical photos do not count (there the polish is meant to call more skin): the scores are the public
+    # photos' alone.
+    public = [(p, g) for p, g in zip(pairs, groups) if g != CLINICAL_SET]
+    alone = capped_blend(stage2, collapsed, [p for p, _ in public], [g for _, g in public], cpu, 0.8, 0.05)
+    assert alone == (blend, scores)

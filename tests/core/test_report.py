@@ -65,7 +65,11 @@ def test_model_card_shows_the_clinical_kfold(tiny_checkpoint):
              "sets": {"clinical_fitz17k (3-fold, held out)": _set_result(15)}}
     kfold["markdown"] = report_markdown(kfold)
     card = render_card(tiny_checkpoint, _report("lfw_parts", 15), {"forward_ms": 1.0}, kfold_report=kfold)
-    assert "3-fold" in card and "fold 2: 0.620" in card
+    assert "3-fold" in card and "fold 2: 0.620," in card and "polish blend" not in card
+    # A fold whose polish blend stepped down says so.
+    kfold["folds"][1]["polish_blend"] = 0.4
+    card = render_card(tiny_checkpoint, _report("lfw_parts", 15), {"forward_ms": 1.0}, kfold_report=kfold)
+    assert "fold 2: 0.620 (polish blend 0.4)," in card
 
 
 def test_model_card_shows_the_finetuning_gain(tiny_checkpoint):
