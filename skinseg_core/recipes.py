@@ -261,13 +261,16 @@ def capped_blend(stage2: SegmentationNet, stage3: SegmentationNet, val: list[Sam
     dataset = SkinDataset([pair for pair, _ in public], size, transform=eval_transform(size),
                           cache_long_side=2 * size)  # as `fit` validates
 
-    def score(model: SegmentationNet) -> float:
-        return selection_score(grouped_summary(evaluate(model.to(device), dataset, device), names))
+    def score(blend: float) -> float:
+        # A new model per blend, moved to the device: the two given stay where they are (their weights mix on one
+        # device) and as they are (evaluation switches a model to eval mode).
+        model = blended(stage2, stage3, blend).to(device)
+        return selection_score(grouped_summary(evaluate(model, dataset, device), names))
 
-    scores = {"0.0": score(stage2)}
+    scores = {"0.0": score(0.0)}
     blend = ceiling
     while blend > 1e-6:
-        scores[f"{blend:.1f}"] = score(blended(stage2, stage3, blend))
+        scores[f"{blend:.1f}"] = score(blend)
         if scores[f"{blend:.1f}"] >= scores["0.0"] - cost:
             return blend, scores
         blend = round(blend - step, 6)

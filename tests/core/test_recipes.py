@@ -157,7 +157,11 @@ def test_the_polish_blend_steps_down_until_the_public_photos_keep_their_score(sy
     # background. The blend's bias is -50 + 100 x blend: 0.8 and 0.6 still call everything skin, 0.4 nothing.
     stage2 = _with_score_bias(tiny_model(), -50.0)
     collapsed = _with_score_bias(blended(stage2, stage2, 1.0), 50.0)
+    before = {k: v.clone() for k, v in collapsed.state_dict().items()}
     blend, scores = capped_blend(stage2, collapsed, pairs, groups, cpu, 0.8, 0.05, step=0.2)
+    # The two models are left as they were: scoring works on blended copies.
+    assert stage2.training and collapsed.training
+    assert all(torch.equal(v, collapsed.state_dict()[k]) for k, v in before.items())
     assert blend == pytest.approx(0.4)
     assert list(scores) == ["0.0", "0.8", "0.6", "0.4"]
     assert scores["0.8"] == scores["0.6"] < scores["0.0"] - 0.05 and scores["0.4"] == scores["0.0"]
