@@ -253,7 +253,7 @@ def capped_blend(stage2: SegmentationNet, stage3: SegmentationNet, val: list[Sam
                  ) -> tuple[float, dict[str, float]]:
     """The largest blend of stage 3 into stage 2, from `ceiling` down by `step`, whose selection score on the public
     validation photos (every group but the clinical one) is at most `cost` below stage 2's; 0 (stage 2 alone) when
-    none is. Returns it and the scores it saw, by blend ("0.0" is stage 2)."""
+    none is. Returns it and the scores it saw, by blend as text ("0.0" is stage 2)."""
     public = [(pair, group) for pair, group in zip(val, groups) if group != CLINICAL_SET]
     names = [group for _, group in public]
     size = int(stage2.config["input_size"])
@@ -269,8 +269,9 @@ def capped_blend(stage2: SegmentationNet, stage3: SegmentationNet, val: list[Sam
     scores = {"0.0": score(0.0)}
     blend = ceiling
     while blend > 1e-6:
-        scores[f"{blend:.1f}"] = score(blend)
-        if scores[f"{blend:.1f}"] >= scores["0.0"] - cost:
+        # Rounded, not formatted to one decimal, so that any step keeps its own key (0.25 and 0.2 differ).
+        scores[str(round(blend, 6))] = tried = score(blend)
+        if tried >= scores["0.0"] - cost:
             return blend, scores
         blend = round(blend - step, 6)
     return 0.0, scores

@@ -168,6 +168,9 @@ def test_the_polish_blend_steps_down_until_the_public_photos_keep_their_score(sy
     # A polish that costs the public photos nothing keeps the recipe's blend; so does any polish under a loose limit.
     assert capped_blend(stage2, blended(stage2, stage2, 1.0), pairs, groups, cpu, 0.8, 0.05)[0] == 0.8
     assert capped_blend(stage2, collapsed, pairs, groups, cpu, 0.8, 1.0)[0] == 0.8
+    # Any step: biases +40, +15, -10.
+    blend, finer = capped_blend(stage2, collapsed, pairs, groups, cpu, 0.9, 0.05, step=0.25)
+    assert blend == pytest.approx(0.4) and list(finer) == ["0.0", "0.9", "0.65", "0.4"]
     # The clinical photos do not count (there the polish is meant to call more skin): the scores are the public
     # photos' alone.
     public = [(p, g) for p, g in zip(pairs, groups) if g != CLINICAL_SET]
