@@ -84,6 +84,11 @@ class TrainSettings:
     # Validate and keep an exponential moving average of the weights (this factor per step; 0: off) instead of the
     # last step's weights: one epoch's last batches then move the kept model less (docs/adr/0016).
     weight_average: float = 0.0
+    # Weight W of the background class's Jaccard loss beside eq. (1)'s skin one: (J_skin + W J_background) / (1 + W).
+    # On close-ups that are 90 % skin, eq. (1) counts their few background pixels no more than as many skin pixels;
+    # the background term makes them count. Not in the bundled recipe: at 1 in the clinical polish it helped one
+    # stage 1 on both the scenes and the held-out clinical photos and cost two others' clinical photos (docs/adr/0019).
+    background_jaccard: float = 0.0
     steps_per_epoch: int | None = None  # None: one pass over the training photos per epoch
     cache_long_side: int | None = None  # photos are kept in memory at this long side (default 2 x input size)
     threshold: float = 0.5
@@ -97,6 +102,8 @@ class TrainSettings:
             raise ValueError(f"lr_schedule must be 'constant' or 'cosine', got {self.lr_schedule!r}")
         if not 0.0 <= self.weight_average < 1.0:
             raise ValueError(f"weight_average must be in [0, 1), got {self.weight_average!r}")
+        if self.background_jaccard < 0:
+            raise ValueError(f"background_jaccard must be >= 0, got {self.background_jaccard!r}")
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -148,12 +155,17 @@ def _to_device(images: torch.Tensor, device: torch.device) -> torch.Tensor:
 
 
 def training_loss(scores: torch.Tensor, masks: torch.Tensor, weights: torch.Tensor | None = None,
-                  bce_weight: float = 0.0) -> torch.Tensor:
-    """Eq. (1) on the re-scaled tanh, plus optionally `bce_weight` x cross-entropy on the same probabilities.
+                  bce_weight: float = 0.0, background_jaccard: float = 0.0) -> torch.Tensor:
+    """Eq. (1) on the re-scaled tanh, averaged with weight `background_jaccard` with the same loss of the background
+    class, plus optionally `bce_weight` x cross-entropy on the same probabilities.
 
     (tanh(s) + 1) / 2 equals sigmoid(2 s), so the cross-entropy is computed stably from the logits 2 s.
     """
-    loss = jaccard_loss(scores_to_probabilities(scores), masks, weight=weights)
+    probs = scores_to_probabilities(scores)
+    loss = jaccard_loss(probs, masks, weight=weights)
+    if background_jaccard > 0:
+        background = jaccard_loss(1.0 - probs, 1.0 - masks.to(probs.dtype), weight=weights)
+        loss = (loss + background_jaccard * background) / (1.0 + background_jaccard)
     if bce_weight > 0:
         loss = loss + bce_weight * F.binary_cross_entropy_with_logits(2.0 * scores, masks, weight=weights)
     return loss
@@ -208,6 +220,7 @@ def train_one_epoch(
     colour_dropout: float = 0.0,
     generator: torch.Generator | None = None,
     average: WeightAverage | None = None,
+    background_jaccard: float = 0.0,
 ) -> Generator[tuple[int, int, float], None, float]:
     """Train one pass; yields (step, steps, running mean loss) after each step and returns the epoch's mean loss.
 
@@ -226,7 +239,7 @@ def train_one_epoch(
         if colour_dropout > 0:
             inputs = blank_absolute_colour(inputs, colour_dropout, generator)
         scores = model(inputs)
-        loss = training_loss(scores, masks, weights, bce_weight)
+        loss = training_loss(scores, masks, weights, bce_weight, background_jaccard)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         if grad_clip:
@@ -292,7 +305,8 @@ def learning_rate_at(settings: TrainSettings, progress: float) -> float:
 
 # Settings added after run folders already existed, with the value that means "not used": left out of the fingerprint
 # at that value, so that a run started by an earlier version (an interrupted fine-tuning, a recipe stage) resumes.
-_LATER_SETTINGS = {"colour_dropout": 0.0, "skin_tone": 0.0, "decoys": 0.0, "weight_average": 0.0}
+_LATER_SETTINGS = {"colour_dropout": 0.0, "skin_tone": 0.0, "decoys": 0.0, "weight_average": 0.0,
+                   "background_jaccard": 0.0}
 
 
 def _fingerprint(payload: dict[str, Any]) -> str:
@@ -484,7 +498,7 @@ def fit(
         for step, steps, loss in train_one_epoch(model, loader, optimizer, device, settings.bce_weight,
                                                  settings.grad_clip, settings.colour_dropout,
                                                  torch.Generator().manual_seed(settings.seed * 100_003 + epoch + 1),
-                                                 average):
+                                                 average, settings.background_jaccard):
             yield Progress("step", epoch, settings.epochs, step, steps, loss, None,
                            state["best_val_jaccard"] if state["best_epoch"] else None,
                            state["best_epoch"] or None, time.perf_counter() - started)

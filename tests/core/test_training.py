@@ -98,7 +98,7 @@ def test_a_run_from_before_the_later_settings_existed_still_resumes(synthetic_fo
             break
     # Rewrite the folder as the version before the settings existed wrote it: none of them in the settings, and the fingerprint over that.
     config = json.loads((run / "config.json").read_text())
-    for later in ("colour_dropout", "skin_tone", "decoys", "weight_average"):
+    for later in ("colour_dropout", "skin_tone", "decoys", "weight_average", "background_jaccard"):
         del config["settings"][later]
     payload = {k: v for k, v in config.items() if k not in ("meta", "fingerprint")}
     old = hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[:16]
@@ -111,7 +111,8 @@ def test_a_run_from_before_the_later_settings_existed_still_resumes(synthetic_fo
     result = run_fit(fit(run, tiny_model(absolute_colour=True), train, val, settings), resumed.append)
     assert [r.epoch for r in resumed if r.event == "epoch"] == [2] and result.epochs_run == 2
     # With either setting in use it is a different run.
-    for later in ({"colour_dropout": 0.5}, {"skin_tone": 0.5}, {"decoys": 0.5}, {"weight_average": 0.9}):
+    for later in ({"colour_dropout": 0.5}, {"skin_tone": 0.5}, {"decoys": 0.5}, {"weight_average": 0.9},
+                  {"background_jaccard": 1.0}):
         with pytest.raises(SkinSegError, match="holds a different training run"):
             run_fit(fit(run, tiny_model(absolute_colour=True), train, val, TrainSettings(
                 epochs=2, batch_size=2, augmentation="paper", steps_per_epoch=1, **later)))
@@ -145,6 +146,48 @@ def test_cross_entropy_term_keeps_gradients_where_the_tanh_saturates():
     scores.grad = None
     training_loss(scores, masks, bce_weight=0.5).backward()
     assert float(scores.grad[..., 2:].min()) > 0.01  # wrong background pixels are pushed down
+
+
+def test_background_jaccard_makes_a_close_ups_few_background_pixels_count():
+    from skinseg_core.training import training_loss
+
+    masks = torch.ones(1, 1, 10, 10)
+    masks[..., 0, :] = 0.0  # a close-up: 90 % skin, one row of background
+    scores = torch.full((1, 1, 10, 10), 1.0, requires_grad=True)  # calls everything skin (p = 0.88)
+    skin_only = training_loss(scores, masks)
+    skin_only.backward()
+    push_skin_only = float(scores.grad[..., 0, :].mean())
+    scores.grad = None
+    both = training_loss(scores, masks, background_jaccard=1.0)
+    both.backward()
+    push_both = float(scores.grad[..., 0, :].mean())
+    # Eq. (1) barely notices ten false skin pixels among ninety; the background class's loss is near its worst.
+    assert float(skin_only.detach()) < 0.25 < float(both.detach())
+    # ... and the background row is pushed towards "not skin" several times harder.
+    assert push_both > 3 * push_skin_only > 0
+    perfect = torch.where(masks > 0, 30.0, -30.0)
+    assert float(training_loss(perfect, masks, background_jaccard=1.0)) < 1e-6
+
+
+def test_background_jaccard_setting_reaches_the_loss_and_the_run_record(synthetic_folder, tmp_path, monkeypatch):
+    import skinseg_core.training as training
+
+    seen: list[float] = []
+    plain = training.training_loss
+    monkeypatch.setattr(training, "training_loss",
+                        lambda *args: seen.append(args[4]) or plain(*args))
+    train, val = split_pairs(folder_pairs(synthetic_folder), 0.25, seed=0)
+    settings = TrainSettings(epochs=1, patience=2, batch_size=2, learning_rate=0.01, augmentation="paper",
+                             steps_per_epoch=2, background_jaccard=1.0, num_workers=0)
+    run_fit(fit(tmp_path / "run", tiny_model(), train, val, settings))
+    assert seen == [1.0, 1.0]
+    config = json.loads((tmp_path / "run" / "config.json").read_text())
+    assert config["settings"]["background_jaccard"] == 1.0
+
+
+def test_background_jaccard_must_not_be_negative():
+    with pytest.raises(ValueError, match="background_jaccard"):
+        TrainSettings(background_jaccard=-0.5)
 
 
 def test_validation_groups_weigh_every_set_alike_and_are_logged(synthetic_folder, tmp_path):
