@@ -63,6 +63,8 @@ def main() -> int:
     parser.add_argument("--epochs", type=int, default=APP_SETTINGS.epochs)
     parser.add_argument("--patience", type=int, default=APP_SETTINGS.patience)
     parser.add_argument("--batch-size", type=int, default=APP_SETTINGS.batch_size)
+    parser.add_argument("--background-jaccard", type=float, default=APP_SETTINGS.background_jaccard,
+                        help="weight of the background class's Jaccard loss (TrainSettings.background_jaccard)")
     parser.add_argument("--limit", type=int, default=None, help="use only the first N photos (quick checks)")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--out", type=Path, default=None)
@@ -71,7 +73,8 @@ def main() -> int:
     model = resolve_model_path(args.model)
     pairs = find_pairs(args.data / "images", args.data / "masks")[: args.limit]
     settings = TrainSettings.from_dict(dict(APP_SETTINGS.to_dict(), epochs=args.epochs, patience=args.patience,
-                                            batch_size=args.batch_size))
+                                            batch_size=args.batch_size,
+                                            background_jaccard=args.background_jaccard))
     segmenter = Segmenter(model, device=args.device, backend="torch")
     rows = []
     with tempfile.TemporaryDirectory(prefix="skinseg-finetune-gain-") as scratch:
@@ -80,8 +83,9 @@ def main() -> int:
                 model = args.fold_models / f"fold{fold + 1}" / "skinseg-bundled.json"
                 segmenter = Segmenter(model, device=args.device, backend="torch")
             photos = corrected_copy(train, Path(scratch) / f"fold{fold}" / "photos", segmenter)
-            row = {"fold": fold, "test": [p.image.name for p in test],
-                   "in_use": evaluate_pairs(segmenter, test)["summary"]["jaccard"]["mean"]}
+            in_use = evaluate_pairs(segmenter, test)["summary"]
+            row = {"fold": fold, "test": [p.image.name for p in test], "in_use": in_use["jaccard"]["mean"],
+                   "bg_in_use": in_use["background_jaccard"]["mean"]}
             for weight in args.changed_weight:
                 job = Path(scratch) / f"fold{fold}" / f"job-w{weight:g}"
                 JobSpec([str(p) for p in photos], str(model), settings.to_dict(), device=args.device,
@@ -92,7 +96,9 @@ def main() -> int:
                     return 1
                 seconds = time.perf_counter() - started
                 new = Segmenter(job / "result" / "model.json", device=args.device, backend="torch")
-                row[f"w{weight:g}"] = evaluate_pairs(new, test)["summary"]["jaccard"]["mean"]
+                scores = evaluate_pairs(new, test)["summary"]
+                row[f"w{weight:g}"] = scores["jaccard"]["mean"]
+                row[f"bg_w{weight:g}"] = scores["background_jaccard"]["mean"]
                 row[f"w{weight:g}_s"] = round(seconds, 1)
                 print(f"fold {fold}  weight {weight:g}: test Jaccard {row['in_use']:.4f} -> {row[f'w{weight:g}']:.4f}"
                       f"  ({seconds:.0f} s for {len(photos)} photos)", file=sys.stderr)
@@ -105,6 +111,9 @@ def main() -> int:
     means = [statistics.mean(r["in_use"] for r in rows)] + [statistics.mean(r[f"w{w:g}"] for r in rows)
                                                             for w in args.changed_weight]
     print("| mean | " + " | ".join(f"{m:.4f}" for m in means) + " |")
+    backgrounds = [statistics.mean(r["bg_in_use"] for r in rows)] + [
+        statistics.mean(r[f"bg_w{w:g}"] for r in rows) for w in args.changed_weight]
+    print("| mean background Jaccard | " + " | ".join(f"{m:.4f}" for m in backgrounds) + " |")
     if args.out:
         args.out.write_text(json.dumps({"model": str(args.fold_models or model), "settings": settings.to_dict(), "folds": rows},
                                        indent=1))

@@ -73,8 +73,11 @@ def test_model_card_shows_the_clinical_kfold(tiny_checkpoint):
 
 
 def test_model_card_shows_the_finetuning_gain(tiny_checkpoint):
-    gain = {"model": "pre.json", "folds": [{"fold": 0, "in_use": 0.3, "w1": 0.8, "w1_s": 60.0, "w3": 0.9, "w3_s": 70.0},
-                                           {"fold": 1, "in_use": 0.5, "w1": 0.6, "w1_s": 50.0, "w3": 0.7, "w3_s": 40.0}]}
+    # As benchmarks/finetune_gain.py writes it, background Jaccard ("bg_...") included.
+    gain = {"model": "pre.json", "folds": [{"fold": 0, "in_use": 0.3, "w1": 0.8, "w1_s": 60.0, "w3": 0.9, "w3_s": 70.0,
+                                            "bg_in_use": 0.2, "bg_w1": 0.3, "bg_w3": 0.4},
+                                           {"fold": 1, "in_use": 0.5, "w1": 0.6, "w1_s": 50.0, "w3": 0.7, "w3_s": 40.0,
+                                            "bg_in_use": 0.2, "bg_w1": 0.3, "bg_w3": 0.4}]}
     card = render_card(tiny_checkpoint, _report("sfa", 2), {"forward_ms": 1.0}, finetune_gain=gain)
     assert "changed pixels x3" in card and "| mean | 0.400 | 0.700 | 0.800 |" in card
 
