@@ -28,6 +28,7 @@ from skinseg_core.losses import jaccard_loss
 from skinseg_core.models import build_from_config, scores_to_probabilities
 from skinseg_core.onnx_backend import OnnxRunner, cached_export, onnxruntime_available
 from skinseg_core.preprocess import model_input
+from skinseg_core.quantise import network_inputs, quantisation_available, quantise_int8
 from skinseg_core.refine import refine_map
 
 PHOTO_SIZES = {"photo_1mp_ms": (1152, 864), "photo_12mp_ms": (4000, 3000), "photo_50mp_ms": (8165, 6124)}
@@ -71,6 +72,20 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize()
 
 
+def _int8_export(segmenter: Segmenter) -> Path:
+    """An int8 copy of the model's ONNX export, calibrated on a few synthetic photos: enough to time it (its speed
+    does not depend on the calibrated ranges), not to judge its masks (benchmarks/int8_quantisation.py does that on
+    real photos). Written once per model into the cache folder beside the fp32 export."""
+    fp32 = cached_export(segmenter.loaded)
+    path = fp32.with_name(fp32.stem + "-int8-timing.onnx")
+    if not path.exists():
+        with tempfile.TemporaryDirectory(prefix="skinseg-bench-") as tmp:
+            rgbs = [cv2.cvtColor(cv2.imread(str(synthetic_photo(Path(tmp) / f"{i}.jpg", 640, 480, seed=i))),
+                                 cv2.COLOR_BGR2RGB) for i in range(4)]
+            quantise_int8(fp32, network_inputs(segmenter.loaded.model, rgbs, segmenter.input_size), path)
+    return path
+
+
 def run_benchmark(model: str | Path | None = None, device: str = "auto", repeats: int = 5,
                   include_50mp: bool = True) -> dict[str, Any]:
     segmenter = Segmenter(model, device=device)
@@ -100,6 +115,11 @@ def run_benchmark(model: str | Path | None = None, device: str = "auto", repeats
         timings["onnx"] = median_ms(lambda: runner(x_numpy), max(repeats, 10), warmup=3)
         result["forward_onnx_ms"] = round(timings["onnx"], 3)
         result["onnx_vs_torch_time_ratio"] = round(timings["onnx"] / timings["torch"], 3)
+        if quantisation_available():
+            int8_runner = OnnxRunner(_int8_export(segmenter))
+            timings["int8"] = median_ms(lambda: int8_runner(x_numpy), max(repeats, 10), warmup=3)
+            result["forward_int8_ms"] = round(timings["int8"], 3)
+            result["int8_vs_onnx_time_ratio"] = round(timings["int8"] / timings["onnx"], 3)
     result["forward_torch_ms"] = round(timings["torch"], 3)
     result["backend"] = segmenter.backend
     # The photo timings below run as the user's photos do: with the model's test-time flip when it has one (two
@@ -163,6 +183,8 @@ def format_benchmark(result: dict[str, Any]) -> str:
         ("forward_torch_ms", "  torch eager, channels_last", "ms"),
         ("forward_onnx_ms", "  ONNX Runtime", "ms"),
         ("onnx_vs_torch_time_ratio", "  ONNX / torch time", ""),
+        ("forward_int8_ms", "  ONNX Runtime int8 (static; not used)", "ms"),
+        ("int8_vs_onnx_time_ratio", "  int8 / fp32 ONNX time", ""),
         ("gflops", "GFLOPs per forward pass", ""),
         ("achieved_gflops", "achieved GFLOP/s", ""),
         ("peak_gflops", "large matmul GFLOP/s (same run)", ""),

@@ -71,11 +71,14 @@ class Segmenter:
     """A loaded model on a device, ready to turn photos into probability maps. Not thread-safe; one per worker."""
 
     def __init__(self, model: LoadedModel | str | Path | None = None, device: str = "auto", tta: bool | None = None,
-                 backend: str = "auto", refine: bool | GuidedFilter | None = None) -> None:
+                 backend: str = "auto", refine: bool | GuidedFilter | None = None,
+                 onnx_file: Path | None = None) -> None:
         """tta: average in a horizontally flipped pass; None (default) follows the model file's `test_time_flip`.
         backend: "auto" (ONNX Runtime on the CPU when installed, else torch), "torch" or "onnx".
         refine: the guided filter (refine.py); None (default) follows the model file's `guided_filter`, True uses the
-        file's or else the default settings, False turns it off, a GuidedFilter uses those settings."""
+        file's or else the default settings, False turns it off, a GuidedFilter uses those settings.
+        onnx_file: with the ONNX backend, run this export of the model instead of its cached fp32 one (an int8 copy
+        from quantise.py, which benchmarks/int8_quantisation.py scores against fp32)."""
         self.loaded = model if isinstance(model, LoadedModel) else load_checkpoint(resolve_model_path(model))
         self.device = resolve_device(device)
         self.tta = self.loaded.test_time_flip if tta is None else tta
@@ -95,7 +98,9 @@ class Segmenter:
         if backend == "onnx" and self.device.type != "cpu":
             raise DeviceError("The ONNX backend runs on the CPU only; use --device cpu or the torch backend.")
         self.backend = backend
-        self._onnx = OnnxRunner(cached_export(self.loaded)) if backend == "onnx" else None
+        if onnx_file is not None and backend != "onnx":
+            raise ValueError("onnx_file needs the ONNX backend")
+        self._onnx = OnnxRunner(onnx_file or cached_export(self.loaded)) if backend == "onnx" else None
 
     @property
     def device_description(self) -> str:

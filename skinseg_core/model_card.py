@@ -36,10 +36,11 @@ def render_card(model_json: Path, report: dict[str, Any], benchmark: dict[str, A
                 pretrained_report: dict[str, Any] | None = None, build_note: str | None = None,
                 kfold_report: dict[str, Any] | None = None,
                 finetune_gain: dict[str, Any] | list[dict[str, Any]] | None = None,
-                table1: dict[str, Any] | None = None, carried: list[str] | None = None) -> str:
+                table1: dict[str, Any] | None = None, carried: list[str] | None = None,
+                int8: dict[str, Any] | None = None) -> str:
     """carried: '### ' sections of an earlier card (see `carried_sections`) put where sections of their kind go, for
     results a change did not touch or could not measure again (an inference setting leaves Table I's networks as they
-    were); each says so, and why, in the note it carries."""
+    were); each says so, and why, in the note it carries. int8: the JSON of benchmarks/int8_quantisation.py."""
     carried = list(carried or [])
     carried_kind = {kind: [block for block in carried if _section_kind(block) == kind]
                     for kind in ("kfold", "gain", "table1", "pretrained")}
@@ -172,6 +173,7 @@ def render_card(model_json: Path, report: dict[str, Any], benchmark: dict[str, A
         f"{' and the guided filter' if benchmark.get('guided_filter') else ''}; 1 MP {benchmark.get('photo_1mp_ms')} "
         f"ms; 50 MP {benchmark.get('photo_50mp_ms')} ms.",
         "",
+        *_int8_lines(int8),
         "## Limits",
         "- Trained on few photos of people in real scenes (ECU, 69 training photos): expect misses on small faces in "
         f"group photos{_group_scale_note(report)} and false skin on skin-coloured clutter (wood, sand). Seen on test "
@@ -297,6 +299,25 @@ def carried_sections(card: str, needles: list[str]) -> list[str]:
     return chosen
 
 
+def _int8_lines(int8: dict[str, Any] | None) -> list[str]:
+    """The int8 verdict (issue 3: use int8 only if faster and within 0.005 Jaccard of fp32 on every test set)."""
+    if not int8:
+        return []
+    changes = {(name, kind): by_variant["int8"][i] - by_variant["fp32"][i]
+               for name, by_variant in int8["scores"].items() for i, kind in enumerate(("skin", "background"))}
+    (worst_set, worst_kind), worst = max(changes.items(), key=lambda item: abs(item[1]))
+    ms = int8["forward_ms"]
+    return [
+        f"int8 (ONNX Runtime static quantisation, calibrated on {int8['calibration_photos']} training photos and their "
+        f"mirror images; `benchmarks/int8_quantisation.py`, the two timed in turns in one run): int8 / fp32 time "
+        f"{ms['1']['int8'] / ms['1']['fp32']:.2f} for one forward pass, {ms['2']['int8'] / ms['2']['fp32']:.2f} for "
+        f"two (the flip); "
+        f"largest change in test Jaccard {worst:+.4f} ({worst_set}, {worst_kind}; allowed 0.005), so inference "
+        f"{'runs int8' if int8['qualifies'] else 'stays fp32'}.",
+        "",
+    ]
+
+
 def _gain(spec: str) -> dict[str, Any]:
     path, _, start = spec.partition("::")
     gain = json.loads(Path(path).read_text())
@@ -318,6 +339,7 @@ def main() -> None:
                              "folds' starting models are, in words")
     parser.add_argument("--table1", type=Path, default=None, help="table1.json of `skinseg experiment`")
     parser.add_argument("--benchmark", type=Path, required=True, help="output of `skinseg benchmark --json`")
+    parser.add_argument("--int8", type=Path, default=None, help="--json output of benchmarks/int8_quantisation.py")
     parser.add_argument("--out", type=Path, default=model_card_path())
     parser.add_argument("--build-note", default=None, help="how this build departed from the recipe, if it did")
     parser.add_argument("--carry", action="append", default=None, metavar="TEXT",
@@ -330,7 +352,8 @@ def main() -> None:
                        json.loads(args.pretrained_report.read_text()) if args.pretrained_report else None,
                        args.build_note, json.loads(args.kfold_report.read_text()) if args.kfold_report else None,
                        [_gain(spec) for spec in args.finetune_gain or []],
-                       json.loads(args.table1.read_text()) if args.table1 else None, carried)
+                       json.loads(args.table1.read_text()) if args.table1 else None, carried,
+                       json.loads(args.int8.read_text()) if args.int8 else None)
     args.out.write_text(card, encoding="utf-8")
     print(f"wrote {args.out}")
 

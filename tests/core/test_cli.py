@@ -217,5 +217,5 @@ def test_benchmark_json(tiny_checkpoint, capsys):
                  "--device", "cpu"]) == 0
     result = json.loads(capsys.readouterr().out)
     for key in ("forward_ms", "photo_1mp_ms", "photo_12mp_ms", "gflops", "achieved_gflops", "peak_gflops",
-                "train_step_ms", "peak_memory_mb"):
+                "train_step_ms", "peak_memory_mb", "forward_onnx_ms", "forward_int8_ms", "int8_vs_onnx_time_ratio"):
         assert result[key] > 0, key
