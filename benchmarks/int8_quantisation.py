@@ -53,7 +53,8 @@ def main() -> int:
     parser.add_argument("--model", type=Path, default=None, help="model file (default: the bundled model)")
     parser.add_argument("--data-root", type=Path, default=REPO.parent / "shared" / "data")
     parser.add_argument("--per-set", type=int, default=24, help="training photos per set for calibration")
-    parser.add_argument("--limit", type=int, default=None, help="score only the first N test photos per set (N group pictures)")
+    parser.add_argument("--limit", type=int, default=None,
+                        help="score only the first N test photos per set (and N group pictures)")
     parser.add_argument("--repeats", type=int, default=100, help="timed forward passes per runner")
     parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
     args = parser.parse_args()
