@@ -25,10 +25,9 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from skinseg_core.group_pictures import tile_pairs  # noqa: E402
-from skinseg_core.imageio import read_photo  # noqa: E402
 from skinseg_core.inference import Segmenter  # noqa: E402
 from skinseg_core.onnx_backend import OnnxRunner, cached_export  # noqa: E402
-from skinseg_core.quantise import network_inputs, quantise_int8  # noqa: E402
+from skinseg_core.quantise import calibration_inputs, quantise_int8  # noqa: E402
 from skinseg_core.recipes import dataset_splits  # noqa: E402
 from skinseg_core.report import GROUP_CELL, GROUP_PER_SIDE, GROUP_SET, TEST_SETS, score_pairs  # noqa: E402
 
@@ -64,9 +63,11 @@ def main() -> int:
     fp32_segmenter = Segmenter(args.model, device="cpu", backend="onnx")
     loaded = fp32_segmenter.loaded
     splits = dataset_splits(args.data_root)
-    photos = [read_photo(pair.image).rgb for name in CALIBRATION_SETS for pair in splits[name].train[:args.per_set]]
+    photos = [pair.image for name in CALIBRATION_SETS for pair in splits[name].train[:args.per_set]]
     with tempfile.TemporaryDirectory(prefix="skinseg-int8-") as tmp:
-        int8_file = quantise_int8(cached_export(loaded), network_inputs(loaded.model, photos, loaded.input_size),
+        # Decoded one at a time as inference decodes them (large photos at reduced size).
+        rgbs = (fp32_segmenter.read(photo).rgb for photo in photos)
+        int8_file = quantise_int8(cached_export(loaded), calibration_inputs(fp32_segmenter, rgbs),
                                   Path(tmp) / "int8.onnx")
         segmenters = {"fp32": fp32_segmenter,
                       "int8": Segmenter(loaded, device="cpu", backend="onnx", onnx_file=int8_file)}
@@ -84,7 +85,8 @@ def main() -> int:
         channels, size = int(getattr(loaded.model, "in_channels", 6)), loaded.input_size
         timings = {batch: interleaved_ms(runners, (batch, channels, size, size), args.repeats) for batch in (1, 2)}
 
-    print(f"model {loaded.name}; calibration: {len(photos)} training photos and their mirror images")
+    mirrored = " and their mirror images" if fp32_segmenter.tta else ""
+    print(f"model {loaded.name}; calibration: {len(photos)} training photos{mirrored}")
     print("| test set | fp32 skin / bg J | int8 skin / bg J | change in skin J | change in bg J |")
     print("|---|---|---|---:|---:|")
     worst = 0.0
@@ -100,7 +102,8 @@ def main() -> int:
     print(f"largest change in Jaccard {worst:.4f} (allowed {TOLERANCE}); "
           f"int8 {'qualifies' if faster and close else 'does not qualify'} for inference")
     if args.json:
-        args.json.write_text(json.dumps({"model": loaded.name, "calibration_photos": len(photos), "scores": scores,
+        args.json.write_text(json.dumps({"model": loaded.name, "calibration_photos": len(photos),
+                                         "calibration_flip": fp32_segmenter.tta, "scores": scores,
                                          "forward_ms": timings, "largest_change": worst,
                                          "qualifies": faster and close}, indent=1))
     return 0

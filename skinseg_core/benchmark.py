@@ -22,13 +22,13 @@ import torch
 
 import skinseg_core
 from skinseg_core.flops import forward_gflops
-from skinseg_core.imageio import write_mask_png
+from skinseg_core.imageio import read_photo, write_mask_png
 from skinseg_core.inference import Segmenter
 from skinseg_core.losses import jaccard_loss
 from skinseg_core.models import build_from_config, scores_to_probabilities
 from skinseg_core.onnx_backend import OnnxRunner, cached_export, onnxruntime_available
 from skinseg_core.preprocess import model_input
-from skinseg_core.quantise import network_inputs, quantisation_available, quantise_int8
+from skinseg_core.quantise import calibration_inputs, quantisation_available, quantise_int8
 from skinseg_core.refine import refine_map
 
 PHOTO_SIZES = {"photo_1mp_ms": (1152, 864), "photo_12mp_ms": (4000, 3000), "photo_50mp_ms": (8165, 6124)}
@@ -80,9 +80,8 @@ def _int8_export(segmenter: Segmenter) -> Path:
     path = fp32.with_name(fp32.stem + "-int8-timing.onnx")
     if not path.exists():
         with tempfile.TemporaryDirectory(prefix="skinseg-bench-") as tmp:
-            rgbs = [cv2.cvtColor(cv2.imread(str(synthetic_photo(Path(tmp) / f"{i}.jpg", 640, 480, seed=i))),
-                                 cv2.COLOR_BGR2RGB) for i in range(4)]
-            quantise_int8(fp32, network_inputs(segmenter.loaded.model, rgbs, segmenter.input_size), path)
+            rgbs = (read_photo(synthetic_photo(Path(tmp) / f"{i}.jpg", 640, 480, seed=i)).rgb for i in range(4))
+            quantise_int8(fp32, calibration_inputs(segmenter, rgbs), path)
     return path
 
 

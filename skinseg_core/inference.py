@@ -116,8 +116,9 @@ class Segmenter:
         return read_photo(path, min_long_side=self.refine_long_side)
 
     @torch.inference_mode()
-    def network_probabilities(self, rgb: np.ndarray) -> np.ndarray:
-        """uint8 [H, W, 3] -> float32 [S, S] probabilities at the network's input size S."""
+    def network_inputs(self, rgb: np.ndarray) -> torch.Tensor:
+        """uint8 [H, W, 3] -> the batch the network runs on, on its device: [1, C, S, S], and with the test-time flip
+        [2, C, S, S], the second its mirror image."""
         square = resize_for_network(rgb, self.input_size)
         batch = torch.from_numpy(square).permute(2, 0, 1).unsqueeze(0).float().div_(255.0)
         batch = batch.to(self.device)
@@ -127,7 +128,12 @@ class Segmenter:
         if self.tta:
             # Horizontal flip averaging: skin is left-right symmetric in meaning, so this only removes noise.
             inputs = torch.cat([inputs, torch.flip(inputs, dims=[3])])
-        prob = scores_to_probabilities(self._scores(inputs)).float()
+        return inputs
+
+    @torch.inference_mode()
+    def network_probabilities(self, rgb: np.ndarray) -> np.ndarray:
+        """uint8 [H, W, 3] -> float32 [S, S] probabilities at the network's input size S."""
+        prob = scores_to_probabilities(self._scores(self.network_inputs(rgb))).float()
         if self.tta:
             prob = (prob[0:1] + torch.flip(prob[1:2], dims=[3])) / 2
         return prob[0, 0].cpu().numpy()

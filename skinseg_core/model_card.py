@@ -308,8 +308,9 @@ def _int8_lines(int8: dict[str, Any] | None) -> list[str]:
     (worst_set, worst_kind), worst = max(changes.items(), key=lambda item: abs(item[1]))
     ms = int8["forward_ms"]
     return [
-        f"int8 (ONNX Runtime static quantisation, calibrated on {int8['calibration_photos']} training photos and their "
-        f"mirror images; `benchmarks/int8_quantisation.py`, the two timed in turns in one run): int8 / fp32 time "
+        f"int8 (ONNX Runtime static quantisation, calibrated on {int8['calibration_photos']} training photos"
+        f"{' and their mirror images' if int8.get('calibration_flip') else ''}; `benchmarks/int8_quantisation.py`, "
+        f"the two timed in turns in one run): int8 / fp32 time "
         f"{ms['1']['int8'] / ms['1']['fp32']:.2f} for one forward pass, {ms['2']['int8'] / ms['2']['fp32']:.2f} for "
         f"two (the flip); "
         f"largest change in test Jaccard {worst:+.4f} ({worst_set}, {worst_kind}; allowed 0.005), so inference "

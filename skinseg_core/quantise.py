@@ -1,7 +1,7 @@
 """int8 static quantisation of a model's ONNX export (ONNX Runtime), for measuring it against fp32.
 
 torch's dynamic quantisation converts no convolutions, so the int8 route on a CPU is ONNX Runtime's static
-quantisation: weights int8 per output channel, activations uint8 with ranges calibrated on real network inputs
+quantisation: weights int8 per output channel, activations uint8 with ranges calibrated on the Segmenter's own network inputs
 (QDQ format, min/max calibration). The issue's rule: use it only if it is faster and keeps Jaccard within 0.005 of
 fp32 on the test sets. `benchmarks/int8_quantisation.py` measures both; `skinseg benchmark` times it beside fp32.
 """
@@ -14,11 +14,9 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from skinseg_core.atomic import atomic_path
-from skinseg_core.preprocess import model_input
-from skinseg_core.transforms import resize_for_network
+from skinseg_core.inference import Segmenter
 
 
 def quantisation_available() -> bool:
@@ -29,16 +27,11 @@ def quantisation_available() -> bool:
         return False
 
 
-def network_inputs(model: torch.nn.Module, rgbs: Iterable[np.ndarray], size: int) -> Iterator[np.ndarray]:
-    """float32 [1, C, S, S] inputs as the Segmenter builds them from uint8 RGB photos, each followed by its mirror
-    image (the test-time flip's pass), so that calibration sees what inference runs."""
+def calibration_inputs(segmenter: Segmenter, rgbs: Iterable[np.ndarray]) -> Iterator[np.ndarray]:
+    """The segmenter's own network inputs for uint8 RGB photos (with the test-time flip, each photo and its mirror
+    image), as numpy: calibration sees exactly what inference runs."""
     for rgb in rgbs:
-        square = resize_for_network(rgb, size)
-        batch = torch.from_numpy(square).permute(2, 0, 1).unsqueeze(0).float().div_(255.0)
-        with torch.inference_mode():
-            inputs = model_input(model, batch).numpy()
-        yield inputs
-        yield np.ascontiguousarray(inputs[..., ::-1])
+        yield segmenter.network_inputs(rgb).cpu().numpy()
 
 
 def quantise_int8(fp32_onnx: Path, calibration: Iterable[np.ndarray], out: Path) -> Path:

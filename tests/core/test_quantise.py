@@ -16,7 +16,7 @@ from skinseg_core.checkpoint import load_checkpoint
 from skinseg_core.inference import Segmenter
 from skinseg_core.models import scores_to_probabilities
 from skinseg_core.onnx_backend import OnnxRunner, export_onnx
-from skinseg_core.quantise import network_inputs, quantise_int8
+from skinseg_core.quantise import calibration_inputs, quantise_int8
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -26,24 +26,29 @@ def _photos(count: int, seed: int = 0) -> list[np.ndarray]:
     return [rng.integers(0, 256, (48, 64, 3), dtype=np.uint8) for _ in range(count)]
 
 
-def test_network_inputs_are_the_segmenters_with_their_mirror_images(tiny_checkpoint):
+def test_calibration_inputs_are_the_segmenters_own_with_the_flips_mirror_image(tiny_checkpoint):
     loaded = load_checkpoint(tiny_checkpoint)
-    inputs = list(network_inputs(loaded.model, _photos(2), loaded.input_size))
-    assert len(inputs) == 4
-    assert inputs[0].shape == (1, 6, 32, 32) and inputs[0].dtype == np.float32
-    np.testing.assert_array_equal(inputs[1], inputs[0][..., ::-1])
-    assert not np.array_equal(inputs[0], inputs[2])
+    flipping = Segmenter(loaded, device="cpu", tta=True, refine=False)
+    photos = _photos(2)
+    inputs = list(calibration_inputs(flipping, photos))
+    assert len(inputs) == 2 and inputs[0].shape == (2, 6, 32, 32) and inputs[0].dtype == np.float32
+    np.testing.assert_array_equal(inputs[0][1], inputs[0][0][..., ::-1])
+    np.testing.assert_array_equal(inputs[1], flipping.network_inputs(photos[1]).numpy())
+    assert not np.array_equal(inputs[0], inputs[1])
+    plain = next(calibration_inputs(Segmenter(loaded, device="cpu", tta=False, refine=False), photos))
+    np.testing.assert_array_equal(plain, inputs[0][:1])
 
 
 def test_int8_copy_is_quantised_and_follows_fp32(tiny_checkpoint, tmp_path):
     loaded = load_checkpoint(tiny_checkpoint)
+    segmenter = Segmenter(loaded, device="cpu", tta=True, refine=False)
     fp32 = export_onnx(loaded.model, loaded.input_size, tmp_path / "fp32.onnx")
-    int8 = quantise_int8(fp32, network_inputs(loaded.model, _photos(6), loaded.input_size), tmp_path / "int8.onnx")
+    int8 = quantise_int8(fp32, calibration_inputs(segmenter, _photos(6)), tmp_path / "int8.onnx")
     ops = {node.op_type for node in onnx.load(str(int8)).graph.node}
     assert {"QuantizeLinear", "DequantizeLinear"} <= ops
     assert not list(tmp_path.glob("*.skinseg-tmp"))  # written atomically: no temporary file left behind
 
-    x = np.concatenate(list(network_inputs(loaded.model, _photos(2, seed=7), loaded.input_size)))
+    x = np.ascontiguousarray(np.concatenate(list(calibration_inputs(segmenter, _photos(2, seed=7)))))
     p32 = scores_to_probabilities(torch.from_numpy(OnnxRunner(fp32)(x))).numpy()
     p8 = scores_to_probabilities(torch.from_numpy(OnnxRunner(int8)(x))).numpy()
     assert p8.shape == p32.shape == (4, 1, 32, 32)
@@ -54,9 +59,9 @@ def test_int8_copy_is_quantised_and_follows_fp32(tiny_checkpoint, tmp_path):
 def test_segmenter_runs_a_given_onnx_file_and_only_on_the_onnx_backend(tiny_checkpoint, tmp_path):
     loaded = load_checkpoint(tiny_checkpoint)
     fp32 = export_onnx(loaded.model, loaded.input_size, tmp_path / "fp32.onnx")
-    int8 = quantise_int8(fp32, network_inputs(loaded.model, _photos(4), loaded.input_size), tmp_path / "int8.onnx")
-    rgb = _photos(1, seed=3)[0]
     plain = Segmenter(loaded, device="cpu", backend="onnx", tta=False, refine=False)
+    int8 = quantise_int8(fp32, calibration_inputs(plain, _photos(4)), tmp_path / "int8.onnx")
+    rgb = _photos(1, seed=3)[0]
     quantised = Segmenter(loaded, device="cpu", backend="onnx", tta=False, refine=False, onnx_file=int8)
     a, b = plain.network_probabilities(rgb), quantised.network_probabilities(rgb)
     assert a.shape == b.shape and not np.array_equal(a, b)  # the int8 file ran, not the cached fp32 export

@@ -84,12 +84,12 @@ def test_model_card_shows_the_finetuning_gain(tiny_checkpoint):
 
 def test_model_card_gives_the_int8_verdict_from_its_benchmark(tiny_checkpoint):
     # As benchmarks/int8_quantisation.py writes it (JSON keys of the batch sizes are text).
-    int8 = {"calibration_photos": 135, "qualifies": False,
+    int8 = {"calibration_photos": 135, "calibration_flip": True, "qualifies": False,
             "scores": {"sfa": {"fp32": [0.83, 0.92], "int8": [0.831, 0.92]},
                        "lfw_groups": {"fp32": [0.572, 0.861], "int8": [0.5605, 0.8603]}},
             "forward_ms": {"1": {"fp32": 14.0, "int8": 11.0}, "2": {"fp32": 28.0, "int8": 25.0}}}
     card = render_card(tiny_checkpoint, _report("sfa", 2), {"forward_ms": 1.0}, int8=int8)
-    assert "calibrated on 135 training photos" in card
+    assert "calibrated on 135 training photos and their mirror images;" in card
     assert "largest change in test Jaccard -0.0115 (lfw_groups, skin; allowed 0.005), so inference stays fp32" in card
     assert "int8 / fp32 time 0.79 for one forward pass, 0.89 for two (the flip)" in card
     assert "int8 (ONNX Runtime" not in render_card(tiny_checkpoint, _report("sfa", 2), {"forward_ms": 1.0})
