@@ -1,10 +1,11 @@
 """Write a compact copy of the shared data folder, for training on a machine that takes a size-limited upload.
 
 Training keeps every photo in memory at 448 px on the long side (2 x the network's input; data.SkinDataset) and
-the backgrounds likewise (collage.load_backgrounds), so photos are stored at most that large: as decoded (EXIF
-applied), shrunk with the same INTER_AREA, re-encoded as JPEG (--quality). Masks are stored at the photo's stored
-size as 1-bit PNG. Splits, SOURCE.txt, metadata.csv and the clinical lesion masks come along. The copy is not the
-same data: JPEG re-encoding changes pixels by a few levels, and scores measured on it are only for comparing runs.
+the backgrounds likewise (collage.load_backgrounds), so photos are stored at most that large
+(--long-side: 640 for a network at 320 px, docs/adr/0022): as decoded (EXIF applied), shrunk with the same INTER_AREA,
+re-encoded as JPEG (--quality). Masks are stored at the photo's stored size as 1-bit PNG. Splits, SOURCE.txt,
+metadata.csv and the clinical lesion masks come along. The copy is not the same data: JPEG re-encoding changes pixels
+by a few levels, and scores measured on it are only for comparing runs.
 
     python scripts/pack_data.py --data-root ../shared/data --backgrounds runs/backgrounds --out .gpudata \\
         --without lfw_parts:test
@@ -38,8 +39,8 @@ def _shrunk(rgb: np.ndarray, long_side: int) -> np.ndarray:
     return cv2.resize(rgb, (max(1, round(w * scale)), max(1, round(h * scale))), interpolation=cv2.INTER_AREA)
 
 
-def _write_photo(source: Path, target: Path, quality: int) -> tuple[int, int]:
-    rgb = _shrunk(read_photo(source, min_long_side=LONG_SIDE).rgb, LONG_SIDE)
+def _write_photo(source: Path, target: Path, quality: int, long_side: int = LONG_SIDE) -> tuple[int, int]:
+    rgb = _shrunk(read_photo(source, min_long_side=long_side).rgb, long_side)
     target.parent.mkdir(parents=True, exist_ok=True)
     Image.fromarray(rgb).save(target.with_suffix(".jpg"), quality=quality)
     return rgb.shape[1], rgb.shape[0]
@@ -50,7 +51,7 @@ def _write_mask(source: Path, target: Path, size: tuple[int, int]) -> None:
     Image.fromarray(read_mask(source, size=size)).convert("1").save(target.with_suffix(".png"), optimize=True)
 
 
-def pack_set(root: Path, out: Path, name: str, skip: set[str], quality: int) -> int:
+def pack_set(root: Path, out: Path, name: str, skip: set[str], quality: int, long_side: int = LONG_SIDE) -> int:
     source, target = root / name, out / name
     for extra in ("SOURCE.txt", "metadata.csv", "splits"):
         if (source / extra).is_dir():
@@ -61,7 +62,7 @@ def pack_set(root: Path, out: Path, name: str, skip: set[str], quality: int) -> 
     pairs = [p for p in folder_pairs(source) if p.stem not in skip]
 
     def one(pair) -> None:
-        size = _write_photo(pair.image, target / "images" / pair.stem, quality)
+        size = _write_photo(pair.image, target / "images" / pair.stem, quality, long_side)
         _write_mask(pair.mask, target / "masks" / pair.stem, size)
         lesion = source / "masks_lesion" / pair.mask.name
         if lesion.exists():
@@ -78,6 +79,9 @@ def main() -> int:
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--backgrounds", type=Path, default=None, help="also pack this backgrounds folder")
     parser.add_argument("--quality", type=int, default=90)
+    parser.add_argument("--long-side", type=int, default=LONG_SIDE,
+                        help=f"largest long side stored (default {LONG_SIDE}: twice the network's input of 224; "
+                             "a network at input size N keeps 2 x N in memory)")
     parser.add_argument("--without", action="append", default=[], metavar="SET:SPLIT",
                         help="leave out the photos a set's splits/SPLIT.txt lists (e.g. lfw_parts:test)")
     args = parser.parse_args()
@@ -87,7 +91,8 @@ def main() -> int:
             name, _, split = item.partition(":")
             if name == entry.name:
                 skip |= set((entry / "splits" / f"{split}.txt").read_text().split())
-        print(f"{entry.name}: {pack_set(args.data_root, args.out / 'data', entry.name, skip, args.quality)} pairs")
+        packed = pack_set(args.data_root, args.out / "data", entry.name, skip, args.quality, args.long_side)
+        print(f"{entry.name}: {packed} pairs")
     if (args.data_root / "README.md").is_file():
         shutil.copy2(args.data_root / "README.md", args.out / "data" / "README.md")
     if args.backgrounds:
@@ -95,7 +100,7 @@ def main() -> int:
         target = args.out / "backgrounds" / "images"
         target.mkdir(parents=True, exist_ok=True)
         for path in list_photos(images):
-            _write_photo(path, target / path.stem, args.quality)
+            _write_photo(path, target / path.stem, args.quality, args.long_side)
         print(f"backgrounds: {len(list_photos(target))} pictures")
     return 0
 

@@ -51,3 +51,20 @@ def test_packed_photos_are_at_most_the_training_cache_size_and_keep_masks_and_sp
     assert [p.stem for p in split_pairs(packed, 0.2, seed=3)[1]] == [p.stem for p in split_pairs(original, 0.2,
                                                                                                     seed=3)[1]]
     assert read_photo(out / "backgrounds" / "images" / "wall.jpg").full_size == (224, 448)
+
+
+def test_long_side_sets_the_largest_stored_size_for_a_larger_network(tmp_path):
+    # A network at 320 px keeps photos at 640 px in memory (data.SkinDataset), so its copy must hold them that large.
+    data = tmp_path / "data" / "scenes"
+    (data / "images").mkdir(parents=True)
+    (data / "masks").mkdir()
+    Image.fromarray(np.full((900, 1200, 3), 150, np.uint8)).save(data / "images" / "wide.jpg")
+    Image.fromarray(disc_mask(1200, 600, 450, 300)[:900].astype(np.uint8) * 255).save(data / "masks" / "wide.png")
+    Image.fromarray(np.full((300, 400, 3), 150, np.uint8)).save(data / "images" / "small.jpg")
+    Image.fromarray(disc_mask(400, 200, 150, 100)[:300].astype(np.uint8) * 255).save(data / "masks" / "small.png")
+
+    out = tmp_path / "packed"
+    subprocess.run([sys.executable, str(repo_root() / "scripts" / "pack_data.py"), "--data-root", str(tmp_path / "data"),
+                    "--out", str(out), "--long-side", "640"], check=True, capture_output=True, text=True)
+    sizes = {p.stem: read_photo(p.image).full_size for p in folder_pairs(out / "data" / "scenes")}
+    assert sizes == {"wide": (640, 480), "small": (400, 300)}  # shrunk to 640 on its long side; a smaller one kept
