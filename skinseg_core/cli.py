@@ -356,10 +356,23 @@ def cmd_report(args: argparse.Namespace) -> int:
             raise SkinSegError("--clinical-kfold needs --pretrained: the stage-1 model every fold fine-tunes "
                                "(e.g. runs/bundled/pretrain/best.json)")
         holder: dict[str, Any] = {}
+        if args.fold:
+            from skinseg_core.clinical_kfold import train_fold
+
+            if not 1 <= args.fold <= args.clinical_kfold:
+                raise SkinSegError(f"--fold must be between 1 and {args.clinical_kfold} (the k of --clinical-kfold)")
+            model_json = train_fold(data_root, args.work, args.pretrained, args.clinical_kfold, args.fold,
+                                    backgrounds=args.backgrounds, device=args.device,
+                                    on_progress=_report_training(holder), seed=_recipe_seed(args))
+            print(f"fold {args.fold} of {args.clinical_kfold} trained: {model_json}. Once every fold is trained, "
+                  "run the same command without --fold to score them.")
+            return 0
         report = clinical_kfold(data_root, args.work, args.pretrained, k=args.clinical_kfold,
                                 backgrounds=args.backgrounds, device=args.device,
                                 on_progress=_report_training(holder), progress=photos,
                                 seed=_recipe_seed(args))
+    elif args.fold:
+        raise SkinSegError("--fold needs --clinical-kfold K: it trains one of the K folds")
     else:
         report = bundled_report(args.model, data_root, device=args.device, progress=photos, split=args.split)
     if args.out:
@@ -530,6 +543,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="for --clinical-kfold: the backgrounds folder the recipe uses")
     p.add_argument("--work", type=Path, default=Path("runs") / "kfold",
                    help="for --clinical-kfold: where the fold runs go (resumable)")
+    p.add_argument("--fold", type=int, default=0, metavar="I",
+                   help="for --clinical-kfold: only train fold I (1..K) and stop, so that folds can train at once in "
+                        "separate processes; the command without --fold then scores them")
     p.add_argument("--seed", type=int, default=None,
                    help="for --clinical-kfold: the recipe's seed for stages 2 and 3 (default: recipes.RECIPE_SEED; "
                         "give the seed of the stage-1 run measured)")

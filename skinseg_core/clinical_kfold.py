@@ -8,6 +8,9 @@ IV-VI; from the set's metadata.csv), because a change that helps light skin can 
 
     skinseg report --clinical-kfold 3 --pretrained runs/bundled/pretrain/best.json \
         --backgrounds runs/backgrounds --work runs/kfold --out runs/kfold/report
+
+With `--fold I` the same command trains fold I alone, so that the folds can train at once on a machine with cores to
+spare (a GPU box: six folds in 107 s, docs/adr/0022); the command without it then finds them finished and scores them.
 """
 
 from __future__ import annotations
@@ -44,6 +47,25 @@ def _by_skin_type(pairs: list[SamplePair], types: dict[str, int]) -> dict[str | 
     return groups
 
 
+def held_out_parts(data_root: str | Path, k: int) -> list[list[SamplePair]]:
+    """The k parts of the clinical photos, in fold order: fold i holds out part i."""
+    clinical = dataset_splits(data_root)[CLINICAL].test
+    return [held_out for _, held_out in kfold_splits(clinical, k, seed=SPLIT_SEED)]
+
+
+def train_fold(data_root: str | Path, work: str | Path, pretrained: Path, k: int, fold: int,
+               backgrounds: Path | None = None, device: str = "auto", on_progress=None,
+               seed: int = RECIPE_SEED) -> Path:
+    """Stages 2 and 3 of fold `fold` (1..k) in `work`/fold<fold>, resumable; returns its model's config path. Folds
+    share nothing but `pretrained`, so they may train at the same time in separate processes."""
+    parts = held_out_parts(data_root, k)
+    if not 1 <= fold <= len(parts):
+        raise ValueError(f"fold must be between 1 and {len(parts)}, got {fold}")
+    excluded = {p.stem for p in parts[fold - 1]}
+    return train_bundled(data_root, Path(work) / f"fold{fold}", device=device, clinical_exclude=excluded,
+                         on_progress=on_progress, pretrained=pretrained, backgrounds=backgrounds, seed=seed)
+
+
 def clinical_kfold(data_root: str | Path, work: str | Path, pretrained: Path, k: int = 3,
                    backgrounds: Path | None = None, device: str = "auto", on_progress=None,
                    progress: Callable[[Iterable, int, str], Iterable] | None = None,
@@ -51,15 +73,12 @@ def clinical_kfold(data_root: str | Path, work: str | Path, pretrained: Path, k:
     """Run the k folds (each resumable in `work`/fold<i>) and return a report dict like `bundled_report`'s.
     `seed`: the recipe's seed for stages 2 and 3; give the one `pretrained` was trained with."""
     work = Path(work)
-    clinical = dataset_splits(data_root)[CLINICAL].test
     types = fitzpatrick_types(data_root)
     parts, folds = [], []
     by_group: dict[str, list[dict[str, Any]]] = {}
-    for i, (_, held_out) in enumerate(kfold_splits(clinical, k, seed=SPLIT_SEED), start=1):
+    for i, held_out in enumerate(held_out_parts(data_root, k), start=1):
         excluded = {p.stem for p in held_out}
-        model_json = train_bundled(data_root, work / f"fold{i}", device=device, clinical_exclude=excluded,
-                                   on_progress=on_progress, pretrained=pretrained, backgrounds=backgrounds,
-                                   seed=seed)
+        model_json = train_fold(data_root, work, pretrained, k, i, backgrounds, device, on_progress, seed)
         segmenter = Segmenter(model_json, device=device)
         # Scored group by group (each photo once), so that the groups can be summarised as well as the whole.
         group_parts = {group: collect_pairs(segmenter, pairs, progress=progress, label=f"fold {i}/{k}")

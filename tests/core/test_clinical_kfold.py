@@ -29,10 +29,17 @@ def test_clinical_kfold_holds_each_photo_out_once_and_scores_it(shared_data, tin
     monkeypatch.setattr(recipes, "POLISH_BLEND", 0.5)
     monkeypatch.setattr(recipes, "POLISH_PUBLIC_COST", 1.0)  # the blend as set (its limit: test_recipes.py)
     out = tmp_path / "report"
-    code = main(["report", "--clinical-kfold", "3", "--pretrained", str(tiny_checkpoint), "--data-root",
-                 str(shared_data), "--work", str(tmp_path / "kfold"), "--out", str(out), "--device", "cpu",
-                 "--seed", "1"])
+    command = ["report", "--clinical-kfold", "3", "--pretrained", str(tiny_checkpoint), "--data-root",
+               str(shared_data), "--work", str(tmp_path / "kfold"), "--device", "cpu", "--seed", "1"]
+    # --fold trains one fold and stops (folds can then train at once in separate processes) ...
+    assert main([*command, "--fold", "2"]) == 0
+    assert "fold 2 of 3 trained" in capsys.readouterr().out
+    assert sorted(p.name for p in (tmp_path / "kfold").iterdir()) == ["fold2"]
+    fold2_stage2 = (tmp_path / "kfold" / "fold2" / "finetune" / "best.safetensors").read_bytes()
+    # ... and the whole command trains the others, finds fold 2 finished and scores all three.
+    code = main([*command, "--out", str(out)])
     assert code == 0
+    assert (tmp_path / "kfold" / "fold2" / "finetune" / "best.safetensors").read_bytes() == fold2_stage2
     report = json.loads((out / "report.json").read_text())
     held_out = [stem for fold in report["folds"] for stem in fold["held_out"]]
     clinical = [p.stem for p in recipes.dataset_splits(shared_data)["clinical_fitz17k"].test]
@@ -76,3 +83,12 @@ def test_clinical_kfold_holds_each_photo_out_once_and_scores_it(shared_data, tin
 def test_clinical_kfold_needs_the_pretrained_model(capsys):
     assert main(["report", "--clinical-kfold", "3"]) == 2
     assert "--pretrained" in capsys.readouterr().err
+
+
+def test_fold_must_be_one_of_the_k_folds_of_a_clinical_kfold(tiny_checkpoint, tmp_path, capsys):
+    assert main(["report", "--clinical-kfold", "3", "--pretrained", str(tiny_checkpoint), "--fold", "4",
+                 "--work", str(tmp_path / "kfold")]) == 2
+    assert "--fold must be between 1 and 3" in capsys.readouterr().err
+    assert main(["report", "--fold", "1"]) == 2
+    assert "--fold needs --clinical-kfold" in capsys.readouterr().err
+    assert not (tmp_path / "kfold").exists()
