@@ -61,9 +61,14 @@ def train_fold(data_root: str | Path, work: str | Path, pretrained: Path, k: int
     parts = held_out_parts(data_root, k)
     if not 1 <= fold <= len(parts):
         raise ValueError(f"fold must be between 1 and {len(parts)}, got {fold}")
-    excluded = {p.stem for p in parts[fold - 1]}
-    return train_bundled(data_root, Path(work) / f"fold{fold}", device=device, clinical_exclude=excluded,
-                         on_progress=on_progress, pretrained=pretrained, backgrounds=backgrounds, seed=seed)
+    return _train_part(data_root, work, pretrained, fold, parts[fold - 1], backgrounds, device, on_progress, seed)
+
+
+def _train_part(data_root: str | Path, work: str | Path, pretrained: Path, fold: int, held_out: list[SamplePair],
+                backgrounds: Path | None, device: str, on_progress, seed: int) -> Path:
+    return train_bundled(data_root, Path(work) / f"fold{fold}", device=device,
+                         clinical_exclude={p.stem for p in held_out}, on_progress=on_progress, pretrained=pretrained,
+                         backgrounds=backgrounds, seed=seed)
 
 
 def clinical_kfold(data_root: str | Path, work: str | Path, pretrained: Path, k: int = 3,
@@ -78,7 +83,7 @@ def clinical_kfold(data_root: str | Path, work: str | Path, pretrained: Path, k:
     by_group: dict[str, list[dict[str, Any]]] = {}
     for i, held_out in enumerate(held_out_parts(data_root, k), start=1):
         excluded = {p.stem for p in held_out}
-        model_json = train_fold(data_root, work, pretrained, k, i, backgrounds, device, on_progress, seed)
+        model_json = _train_part(data_root, work, pretrained, i, held_out, backgrounds, device, on_progress, seed)
         segmenter = Segmenter(model_json, device=device)
         # Scored group by group (each photo once), so that the groups can be summarised as well as the whole.
         group_parts = {group: collect_pairs(segmenter, pairs, progress=progress, label=f"fold {i}/{k}")

@@ -1,8 +1,8 @@
 """int8 static quantisation of a model's ONNX export (ONNX Runtime), for measuring it against fp32.
 
 torch's dynamic quantisation converts no convolutions, so the int8 route on a CPU is ONNX Runtime's static
-quantisation: weights int8 per output channel, activations uint8 with ranges calibrated on the Segmenter's own network inputs
-(QDQ format, min/max calibration). The issue's rule: use it only if it is faster and keeps Jaccard within 0.005 of
+quantisation: weights int8 per output channel, activations uint8 with ranges calibrated on the Segmenter's own
+network inputs (QDQ format, min/max calibration). The issue's rule: use it only if it is faster and keeps Jaccard within 0.005 of
 fp32 on the test sets. `benchmarks/int8_quantisation.py` measures both; `skinseg benchmark` times it beside fp32.
 """
 
