@@ -133,13 +133,15 @@ class SegmentationService(QObject):
         self._describe()
 
     def _describe(self) -> None:
-        # What the model file says (flip, guided filter) is known before any photo is segmented, so a folder whose
-        # maps all come from the cache still says how they were made; the backend follows from the first worker.
+        # What the model file says (flip, guided filter, face colour gate) is known before any photo is segmented, so
+        # a folder whose maps all come from the cache still says how they were made; the backend follows from the
+        # first worker.
         if self._resolved_device is None:
             return
         info = self.model.info if self.model else {}
         self.device_description = describe_run(self._resolved_device, bool(info.get("test_time_flip")),
-                                               bool(info.get("guided_filter")))
+                                               bool(info.get("guided_filter")),
+                                               face_gate=bool(info.get("face_colour_gate")))
         self.device_changed.emit(self.device_description)
 
     # ---- sidecars and cache ----

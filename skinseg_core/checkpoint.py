@@ -25,6 +25,7 @@ from skinseg_core.errors import CheckpointError
 from skinseg_core.flops import count_parameters
 from skinseg_core.models import SegmentationNet, build_from_config
 from skinseg_core.preprocess import NORMALISATION, NORMALISATION_ABSOLUTE
+from skinseg_core.face_colour import FaceColourGate
 from skinseg_core.refine import GuidedFilter
 
 log = logging.getLogger(__name__)
@@ -88,6 +89,20 @@ class LoadedModel:
             ) from exc
 
     @property
+    def face_colour_gate(self) -> FaceColourGate | None:
+        """The face colour gate the model is meant to be run with (Segmenter's default), if its file names one."""
+        settings = self.info.get("face_colour_gate")
+        if not settings:
+            return None
+        try:
+            return FaceColourGate.from_dict(settings)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise CheckpointError(
+                f"{self.config_path} has a damaged face_colour_gate entry ({settings!r}: {exc}). Set it to null (no "
+                f"gate) or to {FaceColourGate().to_dict()}, or reinstall the model file."
+            ) from exc
+
+    @property
     def name(self) -> str:
         return str(self.info.get("name", self.config_path.stem))
 
@@ -105,16 +120,19 @@ class CheckpointMeta:
     test_time_flip: bool = False
     # Refine the map with the photo's colours by default (GuidedFilter.to_dict(); None: the network's map as it is).
     guided_filter: dict[str, float] | None = None
+    # Damp colours far from the skin in the photo's faces by default (FaceColourGate.to_dict(); None: no gate).
+    face_colour_gate: dict[str, float] | None = None
 
 
 def fine_tuned_meta(parent: LoadedModel, trained: LoadedModel, name: str) -> CheckpointMeta:
     """What a model fine-tuned from `parent` records: the training run's record, metrics and threshold (`trained` is
-    the run's best checkpoint), the parent's name, and how the parent is meant to run (its test-time flip and guided
-    filter)."""
+    the run's best checkpoint), the parent's name, and how the parent is meant to run (its test-time flip, guided filter
+    and face colour gate)."""
     info = trained.info
     return CheckpointMeta(name=name, training=info.get("training", {}), metrics=dict(info.get("metrics", {})),
                           threshold=float(info.get("threshold", 0.5)), test_time_flip=parent.test_time_flip,
-                          guided_filter=parent.info.get("guided_filter"), extra={"parent": parent.name})
+                          guided_filter=parent.info.get("guided_filter"),
+                          face_colour_gate=parent.info.get("face_colour_gate"), extra={"parent": parent.name})
 
 
 def save_checkpoint(model: SegmentationNet, path: str | Path, meta: CheckpointMeta | None = None) -> Path:
@@ -142,6 +160,7 @@ def save_checkpoint(model: SegmentationNet, path: str | Path, meta: CheckpointMe
         "threshold": meta.threshold,
         "test_time_flip": meta.test_time_flip,
         "guided_filter": meta.guided_filter,
+        "face_colour_gate": meta.face_colour_gate,
         "training": meta.training,
         "metrics": meta.metrics,
         "weights_file": weights_path.name,

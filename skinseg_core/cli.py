@@ -41,6 +41,9 @@ def _add_refine(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--refine", action=argparse.BooleanOptionalAction, default=None,
                         help="refine the map's edges with the photo's colours, a guided filter (default: as the model "
                         "file says; the bundled model does)")
+    parser.add_argument("--face-gate", action=argparse.BooleanOptionalAction, default=None,
+                        help="damp colours far from the skin inside the photo's faces, where faces are found "
+                        "(default: as the model file says; the bundled model does)")
 
 
 def _add_model(parser: argparse.ArgumentParser) -> None:
@@ -157,7 +160,8 @@ def cmd_predict(args: argparse.Namespace) -> int:
     photos = _collect_photos(args.photos)
     if not photos:
         raise SkinSegError("No photos to segment: name photo files or folders that contain photos.")
-    segmenter = Segmenter(args.model, device=args.device, tta=args.tta, refine=args.refine)
+    segmenter = Segmenter(args.model, device=args.device, tta=args.tta, refine=args.refine,
+                          face_gate=args.face_gate)
     threshold = args.threshold if args.threshold is not None else segmenter.loaded.threshold
     args.out.mkdir(parents=True, exist_ok=True)
     failures = 0
@@ -183,7 +187,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from skinseg_core.evaluation import evaluate_model, format_summary
 
     result = evaluate_model(args.model, args.images, args.masks, threshold=args.threshold, device=args.device,
-                            tta=args.tta, refine=args.refine,
+                            tta=args.tta, refine=args.refine, face_gate=args.face_gate,
                             progress=lambda it, n: _progress(it, total=n, desc="evaluating", unit="photo",
                                                              quiet=args.json))
     if args.json:

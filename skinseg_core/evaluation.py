@@ -45,8 +45,9 @@ def evaluate_model(
     tta: bool | None = None,
     progress: ProgressWrap | None = None,
     refine: bool | None = None,
+    face_gate: bool | None = None,
 ) -> dict[str, Any]:
-    segmenter = Segmenter(model, device=device, tta=tta, refine=refine)
+    segmenter = Segmenter(model, device=device, tta=tta, refine=refine, face_gate=face_gate)
     result = evaluate_pairs(segmenter, find_pairs(images, masks), threshold, progress)
     result["images"] = str(images)
     return result

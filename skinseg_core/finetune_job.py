@@ -181,6 +181,7 @@ def _compare(active: Any, new: Any, new_meta: Any, val_pairs: Sequence[Any], dev
     from skinseg_core.imageio import read_mask
     from skinseg_core.inference import Segmenter
     from skinseg_core.metrics import confusion, dice, jaccard
+    from skinseg_core.face_colour import FaceColourGate
     from skinseg_core.refine import GuidedFilter
 
     thumbs = out / "thumbs"
@@ -188,7 +189,9 @@ def _compare(active: Any, new: Any, new_meta: Any, val_pairs: Sequence[Any], dev
     segmenters = {"active": Segmenter(active, device=device, backend="torch"),
                   "new": Segmenter(new, device=device, backend="torch", tta=new_meta.test_time_flip,
                                    refine=GuidedFilter.from_dict(new_meta.guided_filter) if new_meta.guided_filter
-                                   else False)}
+                                   else False,
+                                   face_gate=FaceColourGate.from_dict(new_meta.face_colour_gate)
+                                   if new_meta.face_colour_gate else False)}
     photos = []
     for index, pair in enumerate(val_pairs):
         report("evaluating", photo=index + 1, photos=len(val_pairs))

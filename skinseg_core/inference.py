@@ -1,8 +1,9 @@
 """Photo in, float32 skin probability map out, at the photo's own resolution (no threshold here).
 
 The network runs at its input size S (the whole photo squashed to a square, as in training). When the model file
-names a guided filter, its map is refined with the photo's colours at up to 2S on the long side (refine.py); that
-compact map is resized to the photo's full size. Only as many pixels as these steps need are decoded (JPEG draft
+names a guided filter, its map is refined with the photo's colours at up to 2S on the long side (refine.py); when it
+names a face colour gate, colours far from the skin in the photo's faces are damped (face_colour.py); that compact
+map is resized to the photo's full size. Only as many pixels as these steps need are decoded (JPEG draft
 mode), so a 100 MP photo costs little more than a small one until the full-size map is made.
 """
 
@@ -19,6 +20,7 @@ import torch
 from skinseg_core.checkpoint import LoadedModel, load_checkpoint
 from skinseg_core.devices import describe_device, resolve_device
 from skinseg_core.errors import CheckpointError, DeviceError
+from skinseg_core.face_colour import FaceColourGate, gate_map
 from skinseg_core.imageio import Photo, read_photo
 from skinseg_core.models import scores_to_probabilities
 from skinseg_core.onnx_backend import OnnxRunner, cached_export, onnxruntime_available
@@ -54,9 +56,10 @@ class Prediction:
         return self.probabilities >= threshold
 
 
-def describe_run(device: torch.device, flip: bool, refined: bool, backend: str | None = None) -> str:
+def describe_run(device: torch.device, flip: bool, refined: bool, backend: str | None = None,
+                 face_gate: bool = False) -> str:
     """How photos are segmented, for status bars and logs, e.g. 'CPU · 2 threads · ONNX Runtime · flip averaged ·
-    edges refined'. backend None: not known yet (it is chosen when a Segmenter loads the model)."""
+    edges refined · face colour'. backend None: not known yet (it is chosen when a Segmenter loads the model)."""
     parts = [describe_device(device)]
     if backend == "onnx":
         parts.append("ONNX Runtime")
@@ -64,6 +67,8 @@ def describe_run(device: torch.device, flip: bool, refined: bool, backend: str |
         parts.append("flip averaged")
     if refined:
         parts.append("edges refined")
+    if face_gate:
+        parts.append("face colour")
     return " · ".join(parts)
 
 
@@ -72,11 +77,12 @@ class Segmenter:
 
     def __init__(self, model: LoadedModel | str | Path | None = None, device: str = "auto", tta: bool | None = None,
                  backend: str = "auto", refine: bool | GuidedFilter | None = None,
-                 onnx_file: Path | None = None) -> None:
+                 onnx_file: Path | None = None, face_gate: bool | FaceColourGate | None = None) -> None:
         """tta: average in a horizontally flipped pass; None (default) follows the model file's `test_time_flip`.
         backend: "auto" (ONNX Runtime on the CPU when installed, else torch), "torch" or "onnx".
         refine: the guided filter (refine.py); None (default) follows the model file's `guided_filter`, True uses the
         file's or else the default settings, False turns it off, a GuidedFilter uses those settings.
+        face_gate: the face colour gate (face_colour.py), chosen as `refine` is.
         onnx_file: with the ONNX backend, run this export of the model instead of its cached fp32 one (an int8 copy
         from quantise.py, which benchmarks/int8_quantisation.py scores against fp32)."""
         self.loaded = model if isinstance(model, LoadedModel) else load_checkpoint(resolve_model_path(model))
@@ -86,6 +92,11 @@ class Segmenter:
             refine if isinstance(refine, GuidedFilter)
             else None if refine is False
             else self.loaded.guided_filter or (GuidedFilter() if refine else None)
+        )
+        self.face_gate: FaceColourGate | None = (
+            face_gate if isinstance(face_gate, FaceColourGate)
+            else None if face_gate is False
+            else self.loaded.face_colour_gate or (FaceColourGate() if face_gate else None)
         )
         self.model = self.loaded.model.to(self.device).eval()
         if self.device.type in ("cpu", "cuda"):
@@ -104,7 +115,8 @@ class Segmenter:
 
     @property
     def device_description(self) -> str:
-        return describe_run(self.device, self.tta, self.guided_filter is not None, self.backend)
+        return describe_run(self.device, self.tta, self.guided_filter is not None, self.backend,
+                            self.face_gate is not None)
 
     @property
     def refine_long_side(self) -> int:
@@ -145,11 +157,14 @@ class Segmenter:
 
     def compact_probabilities(self, rgb: np.ndarray) -> np.ndarray:
         """uint8 [H, W, 3] -> float32 map that `predict_photo` resizes to the full size: the network's S x S map, or
-        its refinement with the photo at up to 2S on the long side (the photo's aspect ratio)."""
-        small = self.network_probabilities(rgb)
-        if self.guided_filter is None:
-            return small
-        return refine_map(rgb, small, self.guided_filter, self.refine_long_side)
+        its refinement with the photo at up to 2S on the long side (the photo's aspect ratio); then the face colour
+        gate, if any."""
+        compact = self.network_probabilities(rgb)
+        if self.guided_filter is not None:
+            compact = refine_map(rgb, compact, self.guided_filter, self.refine_long_side)
+        if self.face_gate is not None:
+            compact = gate_map(rgb, compact, self.face_gate.faces(rgb), self.face_gate)
+        return compact
 
     def predict_photo(self, photo: Photo) -> Prediction:
         compact = self.compact_probabilities(photo.rgb)

@@ -31,6 +31,7 @@ from skinseg_core.checkpoint import CheckpointMeta, load_checkpoint, save_checkp
 from skinseg_core.data import SamplePair, SkinDataset, folder_pairs, split_pairs
 from skinseg_core.devices import resolve_device
 from skinseg_core.errors import DataError
+from skinseg_core.face_colour import FaceColourGate
 from skinseg_core.imageio import list_photos, read_mask, read_photo
 from skinseg_core.inference import Segmenter
 from skinseg_core.models import SegmentationNet, blended, build_model, with_absolute_colour
@@ -173,6 +174,9 @@ TEST_TIME_FLIP = True
 # ... and refines its map with the photo's colours (a colour guided filter, skinseg_core/refine.py), its window 0.15 x
 # the size of the skin regions found, 2-16 network pixels in radius; chosen on the validation splits (docs/adr/0014).
 GUIDED_FILTER = GuidedFilter(scale=0.15, min_radius=2.0, max_radius=16.0, eps=0.001)
+# ... and damps colours far from the skin inside the photo's faces, where it finds faces (face_colour.py; chosen on
+# the validation splits: 0.775 -> 0.796, docs/adr/0023).
+FACE_COLOUR_GATE = FaceColourGate(distance=2.0, softness=1.0)
 
 
 def mistake_weights(model_json: Path, pairs: list[SamplePair], weight: float, device: str = "cpu",
@@ -342,6 +346,7 @@ def train_bundled(data_root: str | Path, out: str | Path, device: str = "auto",
         },
         "test_time_flip": TEST_TIME_FLIP,
         "guided_filter": GUIDED_FILTER.to_dict(),
+        "face_colour_gate": FACE_COLOUR_GATE.to_dict(),
         "sets": {name: {"train": len(s.train), "val": len(s.val), "test": len(s.test)} for name, s in splits.items()},
         "absolute_colour_from_stage": ABSOLUTE_COLOUR_FROM_STAGE,
         "pretrained_from": str(pretrained),
@@ -353,6 +358,7 @@ def train_bundled(data_root: str | Path, out: str | Path, device: str = "auto",
     return save_checkpoint(shipped, out / f"{BUNDLED_MODEL_NAME}.json",
                            CheckpointMeta(name=BUNDLED_MODEL_NAME, training=training, test_time_flip=TEST_TIME_FLIP,
                                           guided_filter=GUIDED_FILTER.to_dict(),
+                                          face_colour_gate=FACE_COLOUR_GATE.to_dict(),
                                           metrics=metrics))
 
 

@@ -53,8 +53,8 @@ STATUSES = (NOT_SEGMENTED, SEGMENTED, CORRECTED)
 @dataclass(frozen=True)
 class ModelStamp:
     """Which model made a map: its name, the sha256 of its weights (empty when unknown) and `run`, a digest of the
-    model file's settings besides the weights that change its maps (test-time flip, guided filter), so that a map
-    made before a model file gained such a setting is made again."""
+    model file's settings besides the weights that change its maps (test-time flip, guided filter, face colour gate),
+    so that a map made before a model file gained such a setting is made again."""
 
     name: str
     sha256: str = ""
@@ -63,6 +63,8 @@ class ModelStamp:
     @classmethod
     def from_info(cls, info: dict[str, Any], fallback_name: str = "model") -> ModelStamp:
         settings = {key: info.get(key) for key in ("test_time_flip", "guided_filter")}
+        if info.get("face_colour_gate"):  # only when set, so that maps made before the gate existed keep their stamp
+            settings["face_colour_gate"] = info["face_colour_gate"]
         run = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:16]
         return cls(name=str(info.get("name", fallback_name)), sha256=str(info.get("weights_sha256", "")), run=run)
 

@@ -6,7 +6,7 @@ import pytest
 
 from skinseg_core.checkpoint import load_checkpoint
 from skinseg_core.paths import bundled_model_path, default_model_path
-from skinseg_core.recipes import GUIDED_FILTER, dataset_splits
+from skinseg_core.recipes import FACE_COLOUR_GATE, GUIDED_FILTER, dataset_splits
 from skinseg_core.report import score_pairs
 from skinseg_core.inference import Segmenter
 
@@ -22,6 +22,7 @@ def test_bundled_model_is_the_default_and_small(monkeypatch):
     assert loaded.info["training"]["recipe"] == "bundled"
     assert loaded.test_time_flip, "the bundled recipe ships a model that runs with the test-time flip (ADR 0008)"
     assert loaded.guided_filter == GUIDED_FILTER, "... and refines its map with the photo's colours (ADR 0014)"
+    assert loaded.face_colour_gate == FACE_COLOUR_GATE, "... and damps colours unlike its faces' skin (ADR 0023)"
 
 
 @pytest.mark.needs_data

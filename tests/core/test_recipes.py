@@ -88,6 +88,7 @@ def test_bundled_recipe_runs_all_three_stages_from_the_command_line(shared_data,
     shipped = load_checkpoint(out / "skinseg-bundled.json")
     assert shipped.model.in_channels == 9 and shipped.input_size == 48 and shipped.test_time_flip
     assert shipped.guided_filter == recipes.GUIDED_FILTER
+    assert shipped.face_colour_gate == recipes.FACE_COLOUR_GATE
     training = shipped.info["training"]
     assert training["absolute_colour_from_stage"] == absolute_from
     assert set(training["stages"]) == {"pretraining", "fine-tuning", "clinical polish"}

@@ -169,6 +169,22 @@ def test_the_card_describes_the_guided_filter_when_the_model_uses_it(tmp_path, t
     assert "within 2-12 network pixels" in card and "with the test-time flip and the guided filter" in card
 
 
+def test_the_card_describes_the_face_colour_gate_when_the_model_uses_it(tmp_path, tiny_checkpoint):
+    from skinseg_core.checkpoint import CheckpointMeta, load_checkpoint, save_checkpoint
+    from skinseg_core.face_colour import FaceColourGate
+
+    plain = render_card(tiny_checkpoint, _report("sfa", 2), {"forward_ms": 1.0})
+    assert "face colour gate: a Gaussian" not in plain and "--no-face-gate" not in plain
+    loaded = load_checkpoint(tiny_checkpoint)
+    gate = FaceColourGate(distance=2.5, give_back_share=0.7)
+    gating = save_checkpoint(loaded.model, tmp_path / "gating.json",
+                             CheckpointMeta(name=loaded.name, face_colour_gate=gate.to_dict()))
+    card = render_card(gating, _report("sfa", 2), {"forward_ms": 1.0, "photo_12mp_ms": 90.0, "test_time_flip": True,
+                                                    "face_colour_gate": gate.to_dict(), "face_gate_ms": 50.0})
+    assert "face colour gate: a Gaussian" in card and "Mahalanobis distance 2.5" in card and "at least 70%" in card
+    assert "with the test-time flip and the face colour gate (face search and gate 50.0 ms)" in card
+
+
 @pytest.mark.needs_data
 def test_the_validation_report_scores_validation_photos_only_and_ranks_runs(shared_data, tiny_checkpoint, tmp_path,
                                                                             monkeypatch):
