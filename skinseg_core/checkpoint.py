@@ -22,10 +22,10 @@ from safetensors.torch import load_file, save_file
 import skinseg_core
 from skinseg_core.atomic import atomic_path, atomic_write_json
 from skinseg_core.errors import CheckpointError
+from skinseg_core.face_colour import FaceColourGate
 from skinseg_core.flops import count_parameters
 from skinseg_core.models import SegmentationNet, build_from_config
 from skinseg_core.preprocess import NORMALISATION, NORMALISATION_ABSOLUTE
-from skinseg_core.face_colour import FaceColourGate
 from skinseg_core.refine import GuidedFilter
 
 log = logging.getLogger(__name__)
@@ -77,29 +77,23 @@ class LoadedModel:
     @property
     def guided_filter(self) -> GuidedFilter | None:
         """The guided filter the model is meant to be run with (Segmenter's default), if its file names one."""
-        settings = self.info.get("guided_filter")
-        if not settings:
-            return None
-        try:
-            return GuidedFilter.from_dict(settings)
-        except (KeyError, TypeError, ValueError) as exc:
-            raise CheckpointError(
-                f"{self.config_path} has a damaged guided_filter entry ({settings!r}: {exc}). Set it to null (no "
-                f"refinement) or to {GuidedFilter().to_dict()}, or reinstall the model file."
-            ) from exc
+        return self._run_setting("guided_filter", GuidedFilter, "no refinement")
 
     @property
     def face_colour_gate(self) -> FaceColourGate | None:
         """The face colour gate the model is meant to be run with (Segmenter's default), if its file names one."""
-        settings = self.info.get("face_colour_gate")
+        return self._run_setting("face_colour_gate", FaceColourGate, "no gate")
+
+    def _run_setting(self, key: str, kind: type, off: str) -> Any:
+        settings = self.info.get(key)
         if not settings:
             return None
         try:
-            return FaceColourGate.from_dict(settings)
+            return kind.from_dict(settings)
         except (KeyError, TypeError, ValueError) as exc:
             raise CheckpointError(
-                f"{self.config_path} has a damaged face_colour_gate entry ({settings!r}: {exc}). Set it to null (no "
-                f"gate) or to {FaceColourGate().to_dict()}, or reinstall the model file."
+                f"{self.config_path} has a damaged {key} entry ({settings!r}: {exc}). Set it to null ({off}) or to "
+                f"{kind().to_dict()}, or reinstall the model file."
             ) from exc
 
     @property

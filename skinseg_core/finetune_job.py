@@ -178,10 +178,10 @@ def _compare(active: Any, new: Any, new_meta: Any, val_pairs: Sequence[Any], dev
     flip and guided filter the new model is saved with): per-photo and mean Jaccard and Dice, thumbnails."""
     from PIL import Image
 
+    from skinseg_core.face_colour import FaceColourGate
     from skinseg_core.imageio import read_mask
     from skinseg_core.inference import Segmenter
     from skinseg_core.metrics import confusion, dice, jaccard
-    from skinseg_core.face_colour import FaceColourGate
     from skinseg_core.refine import GuidedFilter
 
     thumbs = out / "thumbs"

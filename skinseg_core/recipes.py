@@ -175,7 +175,7 @@ TEST_TIME_FLIP = True
 # the size of the skin regions found, 2-16 network pixels in radius; chosen on the validation splits (docs/adr/0014).
 GUIDED_FILTER = GuidedFilter(scale=0.15, min_radius=2.0, max_radius=16.0, eps=0.001)
 # ... and damps colours far from the skin inside the photo's faces, where it finds faces (face_colour.py; chosen on
-# the validation splits: 0.775 -> 0.796, docs/adr/0023).
+# the validation splits: 0.775 -> 0.793, and on diseased skin near faces, docs/adr/0023).
 FACE_COLOUR_GATE = FaceColourGate(distance=2.0, softness=1.0)
 
 
