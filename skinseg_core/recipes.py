@@ -174,8 +174,9 @@ TEST_TIME_FLIP = True
 # ... and refines its map with the photo's colours (a colour guided filter, skinseg_core/refine.py), its window 0.15 x
 # the size of the skin regions found, 2-16 network pixels in radius; chosen on the validation splits (docs/adr/0014).
 GUIDED_FILTER = GuidedFilter(scale=0.15, min_radius=2.0, max_radius=16.0, eps=0.001)
-# ... and damps colours far from the skin inside the photo's faces, where it finds faces (face_colour.py; chosen on
-# the validation splits: 0.775 -> 0.793, and on diseased skin near faces, docs/adr/0023).
+# ... and damps colours far from the skin inside the photo's faces, where it finds faces, and raises that colour
+# inside them (face_colour.py; chosen on the validation splits: 0.775 -> 0.800, and on diseased skin near faces,
+# docs/adr/0023).
 FACE_COLOUR_GATE = FaceColourGate(distance=2.0, softness=1.0)
 
 

@@ -51,7 +51,9 @@ def test_the_gate_damps_clothing_unlike_the_face_and_keeps_skin_and_an_enclosed_
     assert (gated[regions["face"]] >= 0.5).all() and (gated[regions["hand"]] >= 0.5).all()
     assert (gated[regions["jacket"]] < 0.05).all(), "red cloth is far from the face's colour"
     assert np.array_equal(gated[regions["lesion"]], prob[regions["lesion"]]), "diseased skin inside skin stays skin"
-    assert (gated <= prob + 1e-6).all(), "the gate only takes skin away"
+    outside_face = np.ones(prob.shape, bool)
+    outside_face[regions["face"]] = False
+    assert (gated[outside_face] <= prob[outside_face] + 1e-6).all(), "outside faces the gate only takes skin away"
 
 
 def test_a_lesion_at_the_skins_edge_is_given_back_and_a_scarf_beside_the_skin_is_not():
@@ -79,6 +81,19 @@ def test_bordered_by_counts_the_photos_edge_as_not_kept():
     edge[0:2, 0:2] = True  # a corner part: 7 of the 12 pixels around it are off the photo, 5 kept
     kept2 = ~edge
     assert not bordered_by(edge, kept2, 0.6).any() and np.array_equal(bordered_by(edge, kept2, 0.4), edge)
+
+
+def test_skin_coloured_pixels_a_face_the_network_under_calls_are_raised_to_skin_but_not_outside_faces():
+    rgb, prob, regions = _scene()
+    x, y, w, h = FACE
+    prob[y + h // 2:y + h, x:x + w] = 0.3  # the network missed the face's lower half (as it does small faces)
+    prob[regions["hand"]] = 0.3  # ... and the hand, outside any face
+    gated = gate_map(rgb, prob, [FACE], FaceColourGate())
+    lower = gated[y + h // 2:y + h - 6, x + 12:x + w - 12]  # inside the face's ellipse
+    assert (lower >= 0.75).mean() > 0.95  # all but the Gaussian's tail of the noise
+    assert (gated[regions["hand"]] <= prob[regions["hand"]] + 1e-6).all()  # not raised: no face there
+    off = gate_map(rgb, prob, [FACE], FaceColourGate(raise_to=0.0))
+    assert (off[y + h // 2:y + h, x:x + w] < 0.5).all()
 
 
 def test_without_a_face_or_enough_skin_in_it_the_map_is_kept():
@@ -111,6 +126,8 @@ def test_settings_round_trip_and_must_make_sense():
         FaceColourGate(distance=0)
     with pytest.raises(ValueError, match="out of range"):
         FaceColourGate(inner=1.5)
+    with pytest.raises(ValueError, match="out of range"):
+        FaceColourGate(raise_to=1.5)
 
 
 def _gating_copy(model_json, out):
