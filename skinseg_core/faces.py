@@ -1,9 +1,10 @@
 """Frontal faces in a photo, found with OpenCV's Haar cascade (Lienhart's `alt2`, shipped inside OpenCV's wheel).
 
 The face colour gate (face_colour.py) learns a photo's own skin colour from the skin inside its faces. Faces are
-searched for on the photo scaled to DETECT_LONG_SIDE on the long side: that finds faces from about 16 px there (3 %
-of the photo's width, a face in a group photo) in about 50 ms on two CPU cores. It found no face in the 15 clinical
-photos, and a false one in 4 of the abdomen set's 86 validation photos (docs/adr/0023).
+searched for on the photo scaled to DETECT_LONG_SIDE on the long side: that finds faces from the cascade's 20 px
+window there (about 4 % of the photo's width, a face in a group photo) in about 50 ms on two CPU cores; a larger
+search finds smaller faces but would put a 12 MP photo past 150 ms. It found no face in the 15 clinical photos, and a
+false one in 4 of the abdomen set's 86 validation photos (docs/adr/0023).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ __all__ = ["CASCADE_FILE", "DETECT_LONG_SIDE", "Box", "cascade_path", "detect_fa
 
 CASCADE_FILE = "haarcascade_frontalface_alt2.xml"
 DETECT_LONG_SIDE = 480
-MIN_FACE_PX = 16  # at DETECT_LONG_SIDE
+MIN_FACE_PX = 20  # at DETECT_LONG_SIDE: the cascade's own window, the smallest face it can find
 SCALE_STEP = 1.1
 MIN_NEIGHBOURS = 3
 
