@@ -321,7 +321,9 @@ def _photo_steps(benchmark: dict[str, Any]) -> str:
     steps = [name for key, name in (("test_time_flip", "the test-time flip"), ("guided_filter", "the guided filter"))
              if benchmark.get(key)]
     if benchmark.get("face_colour_gate"):
-        steps.append(f"the face colour gate (face search and gate {benchmark.get('face_gate_ms')} ms)")
+        ratio = benchmark.get("face_gate_time_ratio_12mp")
+        steps.append(f"the face colour gate (face search and gate {benchmark.get('face_gate_ms')} ms"
+                     + (f"; with / without it, timed in turns: {ratio}" if ratio else "") + ")")
     if not steps:
         return ""
     return " with " + (steps[0] if len(steps) == 1 else ", ".join(steps[:-1]) + " and " + steps[-1])

@@ -219,3 +219,16 @@ def test_benchmark_json(tiny_checkpoint, capsys):
     for key in ("forward_ms", "photo_1mp_ms", "photo_12mp_ms", "gflops", "achieved_gflops", "peak_gflops",
                 "train_step_ms", "peak_memory_mb", "forward_onnx_ms", "forward_int8_ms", "int8_vs_onnx_time_ratio"):
         assert result[key] > 0, key
+
+
+def test_benchmark_times_a_models_face_colour_gate_with_and_without_it(tiny_checkpoint, tmp_path, capsys):
+    from skinseg_core.face_colour import FaceColourGate
+
+    loaded = load_checkpoint(tiny_checkpoint)
+    gating = save_checkpoint(loaded.model, tmp_path / "gating.json",
+                             CheckpointMeta(name="tiny", face_colour_gate=FaceColourGate().to_dict()))
+    assert main(["benchmark", "--model", str(gating), "--json", "--repeats", "1", "--skip-50mp", "--device", "cpu"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert "face colour" in result["device"] and result["face_colour_gate"] == FaceColourGate().to_dict()
+    for key in ("face_gate_ms", "photo_12mp_without_face_gate_ms", "face_gate_time_ratio_12mp"):
+        assert result[key] > 0, key
