@@ -29,8 +29,9 @@ import cv2
 import numpy as np
 
 from skinseg_core.faces import DETECT_LONG_SIDE, Box, detect_faces
+from skinseg_core.postprocess import fill_holes
 
-__all__ = ["FaceColourGate", "bordered_by", "colour_distance", "enclosed", "gate_map"]
+__all__ = ["FaceColourGate", "bordered_by", "colour_distance", "gate_map"]
 
 SKIN = 0.5  # the network's own decision, whatever threshold the user later shows
 
@@ -83,16 +84,6 @@ def colour_distance(rgb: np.ndarray, samples: np.ndarray, regularisation: float)
     return np.sqrt(np.maximum(squared, 0.0, out=squared))
 
 
-def enclosed(mask: np.ndarray) -> np.ndarray:
-    """The holes of boolean `mask`: pixels outside it that cannot reach the image border without crossing it."""
-    outside = (~mask).astype(np.uint8)
-    count, labels = cv2.connectedComponents(outside, connectivity=4)
-    border = np.unique(np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]]))
-    reaches_border = np.zeros(count, bool)
-    reaches_border[border] = True
-    return (outside > 0) & ~reaches_border[labels]
-
-
 def gate_map(rgb: np.ndarray, prob: np.ndarray, faces: list[Box], settings: FaceColourGate) -> np.ndarray:
     """float32 map: `prob` [h, w] gated by the skin colour inside `faces` (boxes in `rgb`'s pixels). `rgb` is the
     photo at any size; it is resized to the map's (the map keeps the photo's shape, or is the network's square)."""
@@ -121,8 +112,10 @@ def gate_map(rgb: np.ndarray, prob: np.ndarray, faces: list[Box], settings: Face
     beyond = np.maximum(distance - settings.distance, 0.0)
     gated = prob * np.exp(-(beyond * beyond) / (2 * settings.softness ** 2))
     # The gate is for what lies around people; it takes nothing from the faces themselves, nor from inside the skin.
-    given_back = (enclosed(gated >= SKIN) | in_faces) & skin
-    kept = (gated >= SKIN) | given_back
+    kept_by_gate = gated >= SKIN
+    holes = (fill_holes(kept_by_gate) > 0) & ~kept_by_gate
+    given_back = (holes | in_faces) & skin
+    kept = kept_by_gate | given_back
     given_back |= bordered_by(skin & ~kept, kept, settings.give_back_share)
     out = np.where(given_back, prob, gated)
     if settings.raise_to > 0:

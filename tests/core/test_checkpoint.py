@@ -106,3 +106,16 @@ def test_config_with_an_impossible_network(tiny_checkpoint):
     tiny_checkpoint.write_text(json.dumps(info))
     with pytest.raises(CheckpointError, match="cannot build"):
         load_checkpoint(tiny_checkpoint)
+
+
+@pytest.mark.parametrize("key", ["guided_filter", "face_colour_gate"])
+def test_a_damaged_run_setting_says_what_to_do(tmp_path, key):
+    """The settings a model file gives for running it (the guided filter, the face colour gate) are checked on load."""
+    from skinseg_core.inference import Segmenter
+
+    path = save_checkpoint(tiny_model(), tmp_path / "m.json", CheckpointMeta(name="m"))
+    info = json.loads(path.read_text())
+    info[key] = {"radius": "wide"}
+    path.write_text(json.dumps(info))
+    with pytest.raises(CheckpointError, match=f"damaged {key} entry.*Set it to null .* or to {{"):
+        Segmenter(path, device="cpu")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import threading
 
 import numpy as np
@@ -12,7 +11,7 @@ from PIL import Image
 from skinseg_core import faces
 from skinseg_core.checkpoint import CheckpointMeta, load_checkpoint, save_checkpoint
 from skinseg_core.errors import CheckpointError
-from skinseg_core.face_colour import FaceColourGate, bordered_by, enclosed, gate_map
+from skinseg_core.face_colour import FaceColourGate, bordered_by, gate_map
 from skinseg_core.faces import detect_faces
 from skinseg_core.imageio import read_mask, read_photo
 from skinseg_core.inference import Segmenter
@@ -111,15 +110,6 @@ def test_a_square_network_map_of_an_oblong_photo_is_gated_in_its_own_geometry():
     assert gated[int(45 / 120 * 56), int(40 / 160 * 56)] >= 0.5  # the face
 
 
-def test_enclosed_finds_holes_only():
-    mask = np.zeros((9, 9), bool)
-    mask[1:8, 1:8] = True
-    mask[3:6, 3:6] = False
-    mask[0:3, 6] = False  # a notch from the border is not a hole
-    holes = enclosed(mask)
-    assert holes[3:6, 3:6].all() and holes.sum() == 9
-
-
 def test_settings_round_trip_and_must_make_sense():
     assert FaceColourGate.from_dict(FACE_COLOUR_GATE.to_dict()) == FACE_COLOUR_GATE
     with pytest.raises(ValueError, match="out of range"):
@@ -152,15 +142,6 @@ def test_a_model_file_gaining_the_gate_makes_its_cached_maps_again(tmp_path, tin
     assert ModelStamp.from_info({**before, "face_colour_gate": None}).run == \
         ModelStamp.from_info({k: v for k, v in before.items() if k != "face_colour_gate"}).run
     assert ModelStamp.from_info(after).run != ModelStamp.from_info(before).run
-
-
-def test_a_damaged_gate_entry_says_what_to_do(tmp_path, tiny_checkpoint):
-    gating = _gating_copy(tiny_checkpoint, tmp_path / "gating.json")
-    info = json.loads(gating.read_text())
-    info["face_colour_gate"] = {"distance": "far"}
-    gating.write_text(json.dumps(info))
-    with pytest.raises(CheckpointError, match="damaged face_colour_gate entry.*null"):
-        Segmenter(gating, device="cpu")
 
 
 def test_a_missing_face_detector_file_says_what_to_do(tmp_path, monkeypatch):

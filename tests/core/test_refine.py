@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 
 import cv2
 import numpy as np
@@ -10,7 +9,6 @@ import pytest
 from PIL import Image
 
 from skinseg_core.checkpoint import load_checkpoint
-from skinseg_core.errors import CheckpointError
 from skinseg_core.inference import Segmenter
 from skinseg_core.metrics import confusion, jaccard
 from skinseg_core.refine import GuidedFilter, guided_filter, refine_map, skin_region_size
@@ -137,12 +135,3 @@ def test_a_model_file_that_asks_for_the_filter_gets_it_by_default(tmp_path, tiny
     assert np.array_equal(off, plain) and np.abs(prob - plain).max() > 1e-3
     forced = Segmenter(tiny_checkpoint, device="cpu", refine=True)
     assert forced.guided_filter == GuidedFilter()  # a file without settings gets the defaults when asked
-
-
-def test_a_damaged_filter_entry_says_what_to_do(tmp_path, tiny_checkpoint):
-    refining = refining_copy(tiny_checkpoint, tmp_path / "refining.json")
-    info = json.loads(refining.read_text())
-    info["guided_filter"] = {"radius": "wide"}
-    refining.write_text(json.dumps(info))
-    with pytest.raises(CheckpointError, match="damaged guided_filter entry.*null"):
-        Segmenter(refining, device="cpu")
