@@ -88,8 +88,9 @@ def main() -> int:
     parser.add_argument("--data-root", type=Path, default=REPO.parent / "shared" / "data")
     parser.add_argument("--photos", type=int, default=150)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--give-back-share", type=float, default=None,
-                        help="the gate's give_back_share instead of the model file's")
+    parser.add_argument("--gate", action="append", default=[], metavar="SETTING=VALUE",
+                        help="one of the gate's settings instead of the model file's (face_colour.FaceColourGate), "
+                        "e.g. give_back_share=0.5 or raise_to=0; repeat for more")
     parser.add_argument("--out", type=Path, default=None, help="write the results as JSON here too")
     parser.add_argument("--sheet", type=Path, default=None,
                         help="write a PNG of the 6 photos where the gate loses most lesion pixels: the photo, then "
@@ -98,8 +99,16 @@ def main() -> int:
     rng = np.random.default_rng(args.seed)
     patches = lesion_patches(args.data_root)
     gated = Segmenter(args.model, device="cpu", face_gate=True)
-    if args.give_back_share is not None:
-        gated.face_gate = replace(gated.face_gate, give_back_share=args.give_back_share)
+    for setting in args.gate:
+        key, _, value = setting.partition("=")
+        if key not in gated.face_gate.to_dict():
+            parser.error(f"--gate {setting}: the gate has no setting {key!r}; it has "
+                         f"{', '.join(gated.face_gate.to_dict())}")
+        try:
+            kind = type(getattr(gated.face_gate, key))
+            gated.face_gate = replace(gated.face_gate, **{key: kind(float(value))})
+        except ValueError as error:
+            parser.error(f"--gate {setting}: {error}")
     segmenters = {"gate": gated,
                   "no gate": Segmenter(args.model, device="cpu", face_gate=False)}
     hits = {name: [] for name in segmenters}

@@ -190,7 +190,9 @@ def render_card(model_json: Path, report: dict[str, Any], benchmark: dict[str, A
         "over-calls (docs/adr/0009, 0013)."
         + (" The face colour gate takes much of that away where it finds a frontal face, and nothing where it finds "
            "none (profiles, backs of heads, hands and legs alone, faces narrower than about 4 % of the photo); red or "
-           "auburn hair, whose colour is close to the face's, stays (docs/adr/0023)." if info.get("face_colour_gate")
+           "auburn hair, whose colour is close to the face's, stays (docs/adr/0023), and so do eyes and brows, which "
+           "some sets' masks leave out; rules that took such hair, eyes and brows out also took bald scalps, the "
+           "shaded side of faces and lesions, and were not shipped (docs/adr/0024)." if info.get("face_colour_gate")
            else ""),
         *(["- The face colour gate can take diseased skin at the edge of the skin around a face (hairline, ears, "
            "neck): with clinical lesions pasted on and around LFW test faces, 0.926 of their pixels are called skin "

@@ -189,3 +189,24 @@ def test_predict_on_a_web_photo_uses_the_gate_unless_told_not_to(shared_data, tm
     scores = {name: np.mean([jaccard(confusion(m, read_mask(p.mask, size=(m.shape[1], m.shape[0]))))
                              for m, p in zip(found, pairs)]) for name, found in masks.items()}
     assert scores["default"] > scores["off"] + 0.05, scores
+
+
+@pytest.mark.needs_data
+def test_the_lesion_benchmark_scores_gate_settings_it_is_given(shared_data, tmp_path, monkeypatch, capsys):
+    import json
+    import runpy
+    from pathlib import Path
+
+    script = runpy.run_path(str(Path(__file__).parents[2] / "benchmarks" / "lesions_on_faces.py"))
+    out = tmp_path / "lesions.json"
+    monkeypatch.setattr("sys.argv", ["lesions_on_faces.py", "--data-root", str(shared_data), "--photos", "3",
+                                     "--gate", "give_back_share=1", "--gate", "raise_to=0", "--out", str(out)])
+    assert script["main"]() == 0
+    result = json.loads(out.read_text())
+    assert set(result) == {"gate", "no gate"} and all(row["photos"] == 3 for row in result.values())
+    assert all(0 <= row["lesion_px_called_skin_mean"] <= 1 for row in result.values())
+    assert "| gate |" in capsys.readouterr().out
+    monkeypatch.setattr("sys.argv", ["lesions_on_faces.py", "--data-root", str(shared_data), "--gate", "hair=1"])
+    with pytest.raises(SystemExit):
+        script["main"]()
+    assert "no setting 'hair'; it has distance, softness" in capsys.readouterr().err
