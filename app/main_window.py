@@ -118,7 +118,7 @@ class MainWindow(QMainWindow):
         self.photo_cache = PhotoCache(self.io_pool, self.display_long_side, self)
         self.photo_cache.loaded.connect(self._photo_loaded)
         self.photo_cache.failed.connect(self._photo_load_failed)
-        self.service = SegmentationService(model_path, "auto", self)
+        self.service = SegmentationService(model_path, "auto", self, face_gate=self.settings.face_gate)
         self._apply_device_preference()
 
         self.documents: dict[Path, PhotoDocument] = {}
@@ -308,6 +308,11 @@ class MainWindow(QMainWindow):
         self.auto_segment_action = a("Segment Photos When &Opened", self._auto_segment_toggled, None, [],
                                      checkable=True, name="auto_segment")
         self.auto_segment_action.setChecked(self.settings.auto_segment)
+        self.face_gate_action = a("Face Colour &Gate", self._face_gate_toggled, None, [],
+                                  "Where frontal faces are found, take away colours far from their skin (clothing, "
+                                  "walls). Turn it off if it takes diseased skin near a face.",
+                                  checkable=True, name="face_gate")
+        self.face_gate_action.setChecked(self.settings.face_gate)
         self.preferences_action = a("&Preferences…", self.show_preferences, "mdi6.cog-outline",
                                     [QKeySequence.StandardKey.Preferences, "Ctrl+,"], "Device, segmenting on open, "
                                     "default overlay and threshold")
@@ -420,6 +425,7 @@ class MainWindow(QMainWindow):
             segment_menu.addAction(action)
         segment_menu.addSeparator()
         segment_menu.addAction(self.auto_segment_action)
+        segment_menu.addAction(self.face_gate_action)
         device_menu = segment_menu.addMenu("&Device")
         self.device_group = QActionGroup(self)
         self.device_actions: dict[str, QAction] = {}
@@ -589,6 +595,17 @@ class MainWindow(QMainWindow):
                     document.set_threshold_step(self._initial_step(path))
         finally:
             self._applying_default = False
+
+    def _face_gate_toggled(self, on: bool) -> None:
+        """Turn the model's face colour gate on or off, and make the open photos' maps again the new way."""
+        if on == self.service.face_gate:  # setChecked from the saved setting while the window is built
+            return
+        self.settings.face_gate = on
+        self.service.cancel_batch()
+        self.service.set_face_gate(on)
+        self._resegment_uncorrected()
+        self.statusBar().showMessage(
+            f"Face colour gate {'on' if on else 'off'}; re-segmenting the photos that are not corrected.", 8000)
 
     def _auto_segment_toggled(self, on: bool) -> None:
         self.settings.auto_segment = on
@@ -1200,6 +1217,7 @@ class MainWindow(QMainWindow):
         for action in (self.segment_all_action, self.export_action, self.previous_action, self.next_action):
             action.setEnabled(has_photos)
         self.segment_action.setEnabled(self.document is not None)
+        self.face_gate_action.setEnabled(self.service.has_face_gate)  # a model without the gate: nothing to turn off
         self.finetune_action.setEnabled(has_photos and not self.finetune.running and self.finetune_result is None)
 
     def shutdown(self) -> None:
@@ -1328,6 +1346,10 @@ class MainWindow(QMainWindow):
         self.service.cancel_batch()
         self.service.set_model(model_path)
         self._update_model_label()
+        self._resegment_uncorrected()
+
+    def _resegment_uncorrected(self) -> None:
+        """After the way maps are made changed: new statuses, and the photos not corrected segmented again."""
         photos = self.photo_list.photos()
         for photo in photos:
             if self.photo_list.status(photo) != UNREADABLE:

@@ -11,7 +11,7 @@ import logging
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -36,18 +36,20 @@ PRIORITY_BATCH = 0
 _local = threading.local()
 
 
-def _thread_segmenter(model_path: Path, device: str) -> Segmenter:
-    key = (str(model_path), device)
+def _thread_segmenter(model_path: Path, device: str, face_gate: bool) -> Segmenter:
+    key = (str(model_path), device, face_gate)
     if getattr(_local, "key", None) != key:
         _local.segmenter = None  # free the old model before loading the new one
-        _local.segmenter = Segmenter(model_path, device=device)
+        # face_gate False turns off the model file's face colour gate; True leaves it as the file says.
+        _local.segmenter = Segmenter(model_path, device=device, face_gate=None if face_gate else False)
         _local.key = key
     return _local.segmenter
 
 
-def segment_photo(model_path: Path, device: str, photo: Path, map_path: Path) -> tuple[Path, ProbabilityMap, str]:
+def segment_photo(model_path: Path, device: str, face_gate: bool, photo: Path,
+                  map_path: Path) -> tuple[Path, ProbabilityMap, str]:
     """Worker function: photo -> its map, cached in the sidecar. Returns (photo, map, device description)."""
-    segmenter = _thread_segmenter(model_path, device)
+    segmenter = _thread_segmenter(model_path, device, face_gate)
     prob = predict_map(segmenter, photo)
     try:
         map_path.parent.mkdir(parents=True, exist_ok=True)
@@ -83,7 +85,8 @@ class SegmentationService(QObject):
     device_changed = Signal(str)  # description
     busy_changed = Signal(bool)
 
-    def __init__(self, model_path: Path | None, device: str, parent: QObject | None = None) -> None:
+    def __init__(self, model_path: Path | None, device: str, parent: QObject | None = None,
+                 face_gate: bool = True) -> None:
         super().__init__(parent)
         self.pool = WorkerPool("inference", 1, self)
         self._memory: OrderedDict[Path, ProbabilityMap] = OrderedDict()
@@ -99,6 +102,7 @@ class SegmentationService(QObject):
         self._save_timer.setSingleShot(True)
         self._save_timer.setInterval(400)
         self._save_timer.timeout.connect(self.save_sidecars)
+        self.face_gate = face_gate  # False: the user turned the model file's face colour gate off
         self.set_model(model_path)
         self.set_device(device)
 
@@ -119,12 +123,31 @@ class SegmentationService(QObject):
         self.model = ModelInfo(
             path=path,
             name=str(info.get("name", path.stem)),
-            stamp=ModelStamp.from_info(info, path.stem),
+            stamp=ModelStamp.from_info(self._as_run(info), path.stem),
             threshold=float(info.get("threshold", 0.5)),
             info=info,
         )
         self._memory.clear()
         self._describe()
+
+    def set_face_gate(self, on: bool) -> None:
+        """Run the model file's face colour gate (on) or not. The maps made the other way are out of date: their
+        stamp differs, so photos are segmented again when asked."""
+        self.face_gate = on
+        if self.model is not None:
+            stamp = ModelStamp.from_info(self._as_run(self.model.info), self.model.path.stem)
+            self.model = replace(self.model, stamp=stamp)
+        self._memory.clear()
+        self._describe()
+
+    @property
+    def has_face_gate(self) -> bool:
+        """Whether the model in use names a face colour gate (which the user may then turn off)."""
+        return bool(self.model and self.model.info.get("face_colour_gate"))
+
+    def _as_run(self, info: dict[str, Any]) -> dict[str, Any]:
+        """The model file's settings as maps are made with them: without the face colour gate when it is off."""
+        return info if self.face_gate else {**info, "face_colour_gate": None}
 
     def set_device(self, device: str) -> None:
         """Raises DeviceError (with advice) when the device is absent; the previous choice then stays."""
@@ -138,7 +161,7 @@ class SegmentationService(QObject):
         # first worker.
         if self._resolved_device is None:
             return
-        info = self.model.info if self.model else {}
+        info = self._as_run(self.model.info) if self.model else {}
         self.device_description = describe_run(self._resolved_device, bool(info.get("test_time_flip")),
                                                bool(info.get("guided_filter")),
                                                face_gate=bool(info.get("face_colour_gate")))
@@ -206,7 +229,8 @@ class SegmentationService(QObject):
             if priority > PRIORITY_BATCH and self.pool.try_take(queued):
                 self.pool.start(queued, priority)  # not started yet: jump the queue
             return False
-        worker = Worker(segment_photo, model.path, self.device, photo, self.sidecar(photo).map_path(photo))
+        worker = Worker(segment_photo, model.path, self.device, self.face_gate, photo,
+                        self.sidecar(photo).map_path(photo))
         worker.model_stamp = model.stamp  # a map made by a model no longer in use is dropped on return
         worker.signals.returned.connect(self._on_returned)
         worker.signals.errored.connect(self._on_errored)

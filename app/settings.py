@@ -58,6 +58,15 @@ class AppSettings:
         self.qsettings.setValue("segmentation/auto_segment", bool(value))
 
     @property
+    def face_gate(self) -> bool:
+        """Run the model file's face colour gate (on unless the user turned it off)."""
+        return _bool(self.qsettings.value("segmentation/face_gate"), True)
+
+    @face_gate.setter
+    def face_gate(self, value: bool) -> None:
+        self.qsettings.setValue("segmentation/face_gate", bool(value))
+
+    @property
     def device(self) -> str:
         return str(self.qsettings.value("segmentation/device", "auto"))
 

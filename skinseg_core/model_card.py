@@ -198,7 +198,8 @@ def render_card(model_json: Path, report: dict[str, Any], benchmark: dict[str, A
            "neck): with clinical lesions pasted on and around LFW test faces, 0.926 of their pixels are called skin "
            "against 0.973 without the gate, and 0.852 of those outside the face box against 0.962 "
            "(`benchmarks/lesions_on_faces.py`). A lesion inside the face's ellipse or enclosed by skin stays skin. "
-           "`skinseg predict --no-face-gate` turns it off."] if info.get("face_colour_gate") else []),
+           "`skinseg predict --no-face-gate` turns it off, and so does the app's Segmentation › Face Colour Gate."]
+         if info.get("face_colour_gate") else []),
         "- The clinical set is small (15 photos, mostly close-ups); background rejection on clinical photos is "
         "measured on little background: 8 of the 15 reference masks have no background at all, and there a "
         "photo's background Jaccard is 1 when the model calls every pixel skin and 0 when it calls one pixel "

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from skinseg_core.checkpoint import CheckpointMeta, load_checkpoint, save_checkpoint
+from skinseg_core.face_colour import FaceColourGate
 from skinseg_core.refine import GuidedFilter
 
 
@@ -21,3 +22,11 @@ def refining_copy(model_json: Path, out: Path, settings: GuidedFilter = GuidedFi
     loaded = load_checkpoint(model_json)
     return save_checkpoint(loaded.model, out, CheckpointMeta(name=loaded.name, guided_filter=settings.to_dict(),
                                                              test_time_flip=test_time_flip))
+
+
+def gating_copy(model_json: Path, out: Path) -> Path:
+    """The same network and name saved to `out` as a model that asks for the face colour gate (as the bundled one
+    does)."""
+    loaded = load_checkpoint(model_json)
+    return save_checkpoint(loaded.model, out, CheckpointMeta(name=loaded.name,
+                                                             face_colour_gate=FaceColourGate().to_dict()))

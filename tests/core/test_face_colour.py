@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 
 from skinseg_core import faces
-from skinseg_core.checkpoint import CheckpointMeta, load_checkpoint, save_checkpoint
+from skinseg_core.checkpoint import load_checkpoint
 from skinseg_core.errors import CheckpointError
 from skinseg_core.face_colour import FaceColourGate, bordered_by, gate_map
 from skinseg_core.faces import detect_faces
@@ -18,6 +18,7 @@ from skinseg_core.inference import Segmenter
 from skinseg_core.metrics import confusion, jaccard
 from skinseg_core.recipes import FACE_COLOUR_GATE, dataset_splits
 from skinseg_core.sidecar import ModelStamp
+from tests.model_files import gating_copy
 
 SKIN = (205, 150, 125)
 JACKET = (200, 60, 40)  # red-orange cloth: the colour rules and the network call such things skin
@@ -120,14 +121,8 @@ def test_settings_round_trip_and_must_make_sense():
         FaceColourGate(raise_to=1.5)
 
 
-def _gating_copy(model_json, out):
-    loaded = load_checkpoint(model_json)
-    return save_checkpoint(loaded.model, out, CheckpointMeta(name=loaded.name,
-                                                             face_colour_gate=FaceColourGate().to_dict()))
-
-
 def test_a_model_file_that_asks_for_the_gate_gets_it_and_says_so(tmp_path, tiny_checkpoint):
-    gating = _gating_copy(tiny_checkpoint, tmp_path / "gating.json")
+    gating = gating_copy(tiny_checkpoint, tmp_path / "gating.json")
     assert load_checkpoint(gating).face_colour_gate == FaceColourGate()
     assert load_checkpoint(tiny_checkpoint).face_colour_gate is None
     assert "face colour" in Segmenter(gating, device="cpu").device_description
@@ -138,7 +133,7 @@ def test_a_model_file_that_asks_for_the_gate_gets_it_and_says_so(tmp_path, tiny_
 
 def test_a_model_file_gaining_the_gate_makes_its_cached_maps_again(tmp_path, tiny_checkpoint):
     before = load_checkpoint(tiny_checkpoint).info
-    after = load_checkpoint(_gating_copy(tiny_checkpoint, tmp_path / "gating.json")).info
+    after = load_checkpoint(gating_copy(tiny_checkpoint, tmp_path / "gating.json")).info
     assert ModelStamp.from_info({**before, "face_colour_gate": None}).run == \
         ModelStamp.from_info({k: v for k, v in before.items() if k != "face_colour_gate"}).run
     assert ModelStamp.from_info(after).run != ModelStamp.from_info(before).run
