@@ -16,6 +16,8 @@ The same colour model also works the other way round: inside a face's ellipse, p
 raised to at least `raise_to`. The network under-calls small faces (a group photo's, ADR 0013), and the detector
 still finds them.
 
+Last, hair of the face's hue, which the gate keeps, is taken away around each face (face_hair.py, docs/adr/0024).
+
 Measured on the shipped model and its validation splits: 0.775 -> 0.800, the group pictures 0.566 -> 0.649; pasted
 lesions near faces called skin 0.926 against 0.973 (benchmarks/lesions_on_faces.py, docs/adr/0023).
 """
@@ -28,10 +30,12 @@ from typing import Any
 import cv2
 import numpy as np
 
+from skinseg_core.colour_model import gaussian_distance, lab
+from skinseg_core.face_hair import hair_out
 from skinseg_core.faces import DETECT_LONG_SIDE, Box, detect_faces
 from skinseg_core.postprocess import fill_holes
 
-__all__ = ["FaceColourGate", "bordered_by", "colour_distance", "gate_map"]
+__all__ = ["FaceColourGate", "bordered_by", "gate_map"]
 
 SKIN = 0.5  # the network's own decision, whatever threshold the user later shows
 
@@ -47,11 +51,13 @@ class FaceColourGate:
     detect_long_side: int = DETECT_LONG_SIDE
     give_back_share: float = 0.6  # a damped part whose outline is at least this share skin is given back
     raise_to: float = 0.75  # inside a face's ellipse, pixels within `distance` are raised to at least this (0: off)
+    hair_margin: float = 1.0  # face_hair.py: around a face, pixels nearer the hair's colour than the face's by this
+    # margin are not skin (0: off)
 
     def __post_init__(self) -> None:
         if not (self.distance > 0 and self.softness > 0 and 0 < self.inner <= 1 and self.min_pixels >= 1
                 and self.regularisation > 0 and self.detect_long_side >= 64 and 0 < self.give_back_share <= 1
-                and 0 <= self.raise_to <= 1):
+                and 0 <= self.raise_to <= 1 and self.hair_margin >= 0):
             raise ValueError(f"face colour gate settings out of range: {self}")
 
     def to_dict(self) -> dict[str, float]:
@@ -62,26 +68,12 @@ class FaceColourGate:
         return cls(distance=float(data["distance"]), softness=float(data["softness"]), inner=float(data["inner"]),
                    min_pixels=int(data["min_pixels"]), regularisation=float(data["regularisation"]),
                    detect_long_side=int(data["detect_long_side"]), give_back_share=float(data["give_back_share"]),
-                   raise_to=float(data["raise_to"]))
+                   raise_to=float(data["raise_to"]),
+                   # Model files written before face_hair.py lack it: they get the measured default.
+                   hair_margin=float(data.get("hair_margin", cls.hair_margin)))
 
     def faces(self, rgb: np.ndarray) -> list[Box]:
         return detect_faces(rgb, self.detect_long_side)
-
-
-def _chroma(rgb: np.ndarray) -> np.ndarray:
-    return cv2.cvtColor(rgb, cv2.COLOR_RGB2Lab)[..., 1:].astype(np.float32)
-
-
-def colour_distance(rgb: np.ndarray, samples: np.ndarray, regularisation: float) -> np.ndarray:
-    """Mahalanobis distance of every pixel's a*b* from the Gaussian of the pixels where `samples` is True."""
-    chroma = _chroma(rgb)
-    picked = chroma[samples]
-    mean = picked.mean(axis=0)
-    cov = np.cov(picked.T) + np.eye(2, dtype=np.float64) * regularisation
-    inverse = np.linalg.inv(cov).astype(np.float32)
-    diff = chroma - mean.astype(np.float32)
-    squared = np.einsum("...i,ij,...j->...", diff, inverse, diff)
-    return np.sqrt(np.maximum(squared, 0.0, out=squared))
 
 
 def gate_map(rgb: np.ndarray, prob: np.ndarray, faces: list[Box], settings: FaceColourGate) -> np.ndarray:
@@ -108,7 +100,8 @@ def gate_map(rgb: np.ndarray, prob: np.ndarray, faces: list[Box], settings: Face
     samples &= skin
     if samples.sum() < settings.min_pixels:
         return prob
-    distance = colour_distance(rgb, samples, settings.regularisation)
+    photo_lab = lab(rgb)
+    distance = gaussian_distance(photo_lab[..., 1:], samples, settings.regularisation)
     beyond = np.maximum(distance - settings.distance, 0.0)
     gated = prob * np.exp(-(beyond * beyond) / (2 * settings.softness ** 2))
     # The gate is for what lies around people; it takes nothing from the faces themselves, nor from inside the skin.
@@ -123,7 +116,11 @@ def gate_map(rgb: np.ndarray, prob: np.ndarray, faces: list[Box], settings: Face
         # faces (a group photo's), and the detector still finds them.
         raised = in_faces & (distance <= settings.distance)
         out = np.where(raised, np.maximum(out, settings.raise_to), out)
-    return out.astype(np.float32)
+    out = out.astype(np.float32)
+    if settings.hair_margin > 0:
+        boxes = [(round(x * sx), round(y * sy), max(1, round(w * sx)), max(1, round(h * sy))) for x, y, w, h in faces]
+        out = hair_out(photo_lab, prob, out, boxes, settings.inner, settings.hair_margin)
+    return out
 
 
 def bordered_by(removed: np.ndarray, kept: np.ndarray, share: float) -> np.ndarray:
