@@ -197,8 +197,9 @@ def render_card(model_json: Path, report: dict[str, Any], benchmark: dict[str, A
         + (" The face colour gate takes much of that away where it finds a frontal face, and nothing where it finds "
            "none (profiles, backs of heads, hands and legs alone, faces narrower than about 4 % of the photo); hair "
            "of the face's hue is taken away only where it is darker and no redder than the face, so red hair and "
-           "hair beside the face's ellipse often stay, and so do eyes and brows, which some sets' masks leave out "
-           "(docs/adr/0023, 0024)." if info.get("face_colour_gate") else ""),
+           "hair beside the face's ellipse often stay, and so do eyes and brows, which some sets' masks leave out; "
+           "a dark lesion joined to dark hair above the face can be taken with the hair (docs/adr/0023, 0024)."
+           if info.get("face_colour_gate") else ""),
         *(["- The face colour gate can take diseased skin at the edge of the skin around a face (hairline, ears, "
            "neck): with clinical lesions pasted on and around LFW test faces, 0.926 of their pixels are called skin "
            "against 0.973 without the gate, and 0.851 of those outside the face box against 0.962 "
