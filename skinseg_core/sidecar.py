@@ -32,6 +32,7 @@ import numpy as np
 
 from skinseg_core.atomic import atomic_write_bytes, atomic_write_json
 from skinseg_core.errors import ImageReadError, SkinSegError
+from skinseg_core.face_colour import FaceColourGate
 from skinseg_core.imageio import read_mask, write_mask_png
 from skinseg_core.journal import Journal
 from skinseg_core.probmap import ProbabilityMap
@@ -63,8 +64,15 @@ class ModelStamp:
     @classmethod
     def from_info(cls, info: dict[str, Any], fallback_name: str = "model") -> ModelStamp:
         settings = {key: info.get(key) for key in ("test_time_flip", "guided_filter")}
-        if info.get("face_colour_gate"):  # only when set, so that maps made before the gate existed keep their stamp
-            settings["face_colour_gate"] = info["face_colour_gate"]
+        gate = info.get("face_colour_gate")
+        if gate:  # only when set, so that maps made before the gate existed keep their stamp
+            try:
+                # As it runs: a file written before a setting existed gets its default, and its maps made without
+                # that setting are made again.
+                gate = FaceColourGate.from_dict(gate).to_dict()
+            except (KeyError, TypeError, ValueError):
+                pass  # a damaged entry: loading the model says what to do
+            settings["face_colour_gate"] = gate
         run = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:16]
         return cls(name=str(info.get("name", fallback_name)), sha256=str(info.get("weights_sha256", "")), run=run)
 

@@ -7,6 +7,7 @@ import pytest
 
 from skinseg_core.face_colour import FaceColourGate, gate_map
 from skinseg_core.face_hair import NOT_SKIN
+from skinseg_core.sidecar import ModelStamp
 
 SKIN = (205, 150, 125)
 BROWN = (95, 60, 35)  # hair of nearly the face's a*b* (a touch less red), far darker: the gate alone keeps it
@@ -64,6 +65,10 @@ def test_model_files_written_before_the_hair_step_get_the_measured_default():
     old = FaceColourGate().to_dict()
     del old["hair_margin"]
     assert FaceColourGate.from_dict(old) == FaceColourGate() and FaceColourGate().hair_margin == 1.0
+    # Their cached maps carry the stamp of the settings the file runs with, the hair step included.
+    stamp = ModelStamp.from_info({"name": "m", "face_colour_gate": old}).run
+    assert stamp == ModelStamp.from_info({"name": "m", "face_colour_gate": FaceColourGate().to_dict()}).run
+    assert stamp != ModelStamp.from_info({"name": "m", "face_colour_gate": {**old, "hair_margin": 0.0}}).run
     with pytest.raises(ValueError, match="out of range"):
         FaceColourGate(hair_margin=-1)
 
