@@ -32,12 +32,18 @@ import numpy as np
 
 from skinseg_core.colour_model import gaussian_distance, lab
 from skinseg_core.face_hair import hair_out
-from skinseg_core.faces import DETECT_LONG_SIDE, Box, detect_faces
+from skinseg_core.faces import (DETECT_LONG_SIDE, FIRST_PASS_MIN_FACE_PX, SMALL_FACE_LONG_SIDE, Box, detect_faces,
+                                detect_small_faces)
 from skinseg_core.postprocess import fill_holes
 
 __all__ = ["FaceColourGate", "bordered_by", "gate_map"]
 
 SKIN = 0.5  # the network's own decision, whatever threshold the user later shows
+# A face narrower than this share of the map's long side is small (a crowd's): the network under-calls its neck as it
+# does the face, so the zone where the faces' colour is raised to skin reaches below it, over NECK_ROWS of its
+# height and its middle half (docs/adr/0025). Around larger faces the network finds the neck itself.
+SMALL_FACE_SHARE = 0.07
+NECK_ROWS = (0.8, 1.4)
 
 
 @dataclass(frozen=True)
@@ -53,11 +59,14 @@ class FaceColourGate:
     raise_to: float = 0.75  # inside a face's ellipse, pixels within `distance` are raised to at least this (0: off)
     hair_margin: float = 1.0  # face_hair.py: around a face, pixels nearer the hair's colour than the face's by this
     # margin are not skin (0: off)
+    small_face_long_side: int = SMALL_FACE_LONG_SIDE  # faces.detect_small_faces: faces too small for the first
+    # search are looked for on the photo at this size, around small parts of the map (0: off)
 
     def __post_init__(self) -> None:
         if not (self.distance > 0 and self.softness > 0 and 0 < self.inner <= 1 and self.min_pixels >= 1
                 and self.regularisation > 0 and self.detect_long_side >= 64 and 0 < self.give_back_share <= 1
-                and 0 <= self.raise_to <= 1 and self.hair_margin >= 0):
+                and 0 <= self.raise_to <= 1 and self.hair_margin >= 0
+                and (self.small_face_long_side == 0 or self.small_face_long_side > self.detect_long_side)):
             raise ValueError(f"face colour gate settings out of range: {self}")
 
     def to_dict(self) -> dict[str, float]:
@@ -69,11 +78,23 @@ class FaceColourGate:
                    min_pixels=int(data["min_pixels"]), regularisation=float(data["regularisation"]),
                    detect_long_side=int(data["detect_long_side"]), give_back_share=float(data["give_back_share"]),
                    raise_to=float(data["raise_to"]),
-                   # Model files written before face_hair.py lack it: they get the measured default.
-                   hair_margin=float(data.get("hair_margin", cls.hair_margin)))
+                   # Model files written before face_hair.py or the small-face search lack them: they get the
+                   # measured defaults.
+                   hair_margin=float(data.get("hair_margin", cls.hair_margin)),
+                   small_face_long_side=int(data.get("small_face_long_side", cls.small_face_long_side)))
 
-    def faces(self, rgb: np.ndarray) -> list[Box]:
-        return detect_faces(rgb, self.detect_long_side)
+    @property
+    def read_long_side(self) -> int:
+        """How many pixels on the long side the gate can use: a photo decoded larger gives it nothing more."""
+        return max(self.detect_long_side, self.small_face_long_side)
+
+    def faces(self, rgb: np.ndarray, prob: np.ndarray | None = None) -> list[Box]:
+        """The faces in `rgb`; with `prob`, the network's map for it, also those too small for the first search."""
+        if prob is None or not self.small_face_long_side:
+            return detect_faces(rgb, self.detect_long_side)
+        found = detect_faces(rgb, self.detect_long_side, FIRST_PASS_MIN_FACE_PX)
+        return found + detect_small_faces(rgb, prob, found, self.small_face_long_side, self.detect_long_side,
+                                          FIRST_PASS_MIN_FACE_PX)
 
 
 def gate_map(rgb: np.ndarray, prob: np.ndarray, faces: list[Box], settings: FaceColourGate) -> np.ndarray:
@@ -87,11 +108,15 @@ def gate_map(rgb: np.ndarray, prob: np.ndarray, faces: list[Box], settings: Face
         rgb = cv2.resize(rgb, (width, height), interpolation=cv2.INTER_AREA)
     samples = np.zeros((height, width), bool)
     in_faces_u8 = np.zeros((height, width), np.uint8)
+    necks = np.zeros((height, width), bool)
     margin = (1.0 - settings.inner) / 2
     for x, y, w, h in faces:
         top, bottom = int((y + h * margin) * sy), int((y + h * (1 - margin)) * sy)
         left, right = int((x + w * margin) * sx), int((x + w * (1 - margin)) * sx)
         samples[top:bottom, left:right] = True
+        if w * sx < SMALL_FACE_SHARE * max(height, width):
+            necks[int((y + h * NECK_ROWS[0]) * sy):int((y + h * NECK_ROWS[1]) * sy),
+                  int((x + w / 4) * sx):int((x + w * 3 / 4) * sx)] = True
         # The ellipse inscribed in the box: a face's own shape, which a box's corners (hair, background) are not.
         centre = (round((x + w / 2) * sx), round((y + h / 2) * sy))
         cv2.ellipse(in_faces_u8, centre, (max(1, round(w / 2 * sx)), max(1, round(h / 2 * sy))), 0, 0, 360, 1, -1)
@@ -113,8 +138,8 @@ def gate_map(rgb: np.ndarray, prob: np.ndarray, faces: list[Box], settings: Face
     out = np.where(given_back, prob, gated)
     if settings.raise_to > 0:
         # The other way round: in a face, a pixel of the faces' skin colour is skin. The network under-calls small
-        # faces (a group photo's), and the detector still finds them.
-        raised = in_faces & (distance <= settings.distance)
+        # faces (a group photo's), and the detector still finds them; and below a small face, its neck.
+        raised = (in_faces | necks) & (distance <= settings.distance)
         out = np.where(raised, np.maximum(out, settings.raise_to), out)
     out = out.astype(np.float32)
     if settings.hair_margin > 0:

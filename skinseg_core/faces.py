@@ -5,6 +5,11 @@ searched for on the photo scaled to DETECT_LONG_SIDE on the long side: that find
 window there (about 4 % of the photo's width, a face in a group photo) in about 50 ms on two CPU cores; a larger
 search finds smaller faces but would put a 12 MP photo past 150 ms. It found no face in the 15 clinical photos, and a
 false one in 4 of the abdomen set's 86 validation photos (docs/adr/0023).
+
+Faces smaller than that, the 15-40 px faces of a group photo, are searched for in a second pass
+(`detect_small_faces`) on the photo at SMALL_FACE_LONG_SIDE, but only around the small parts of what the network calls
+skin, and only at the sizes the first pass could not find: a whole-photo search at that size costs about 200 ms on a
+crowded picture. A close-up's skin is one large part, so a clinical photo is not searched again (docs/adr/0025).
 """
 
 from __future__ import annotations
@@ -17,13 +22,23 @@ import numpy as np
 
 from skinseg_core.errors import CheckpointError
 
-__all__ = ["CASCADE_FILE", "DETECT_LONG_SIDE", "Box", "cascade_path", "detect_faces"]
+__all__ = ["CASCADE_FILE", "DETECT_LONG_SIDE", "FIRST_PASS_MIN_FACE_PX", "SMALL_FACE_LONG_SIDE", "Box", "cascade_path",
+           "detect_faces", "detect_small_faces"]
 
 CASCADE_FILE = "haarcascade_frontalface_alt2.xml"
 DETECT_LONG_SIDE = 480
 MIN_FACE_PX = 20  # at DETECT_LONG_SIDE: the cascade's own window, the smallest face it can find
 SCALE_STEP = 1.1
 MIN_NEIGHBOURS = 3
+# With the second pass, the first need not search the whole photo at its costliest, smallest sizes: from 24 px at 480
+# it costs about a fifth less, and the second pass finds the 20-24 px faces near small skin parts (docs/adr/0025).
+FIRST_PASS_MIN_FACE_PX = 24
+SMALL_FACE_LONG_SIDE = 800
+# The second pass looks around parts of the map at least this likely skin: the network under-calls small faces.
+SMALL_FACE_SKIN = 0.3
+# ... whose box is at most this share of the map's long side (a face, a face and neck, a hand), searching each part's
+# box grown by its own size on every side.
+SMALL_PART = 0.15
 
 Box = tuple[int, int, int, int]  # x, y, width, height in the given photo's pixels
 
@@ -49,14 +64,79 @@ def _cascade() -> cv2.CascadeClassifier:
     return cascade
 
 
-def detect_faces(rgb: np.ndarray, long_side: int = DETECT_LONG_SIDE) -> list[Box]:
-    """Frontal faces in uint8 RGB `rgb` [H, W, 3], as boxes in its own pixels (largest first)."""
+def _grey_at(rgb: np.ndarray, long_side: int) -> tuple[np.ndarray, float]:
+    """The histogram-equalised grey photo with at most `long_side` px on its long side, and its scale."""
     height, width = rgb.shape[:2]
     scale = min(1.0, long_side / max(height, width))
     small = rgb if scale == 1.0 else cv2.resize(rgb, (max(1, round(width * scale)), max(1, round(height * scale))),
                                                  interpolation=cv2.INTER_AREA)
-    grey = cv2.equalizeHist(cv2.cvtColor(small, cv2.COLOR_RGB2GRAY))
+    return cv2.equalizeHist(cv2.cvtColor(small, cv2.COLOR_RGB2GRAY)), scale
+
+
+def detect_faces(rgb: np.ndarray, long_side: int = DETECT_LONG_SIDE, min_face: int = MIN_FACE_PX) -> list[Box]:
+    """Frontal faces in uint8 RGB `rgb` [H, W, 3] from `min_face` px wide at `long_side`, as boxes in its own pixels
+    (largest first)."""
+    grey, scale = _grey_at(rgb, long_side)
     found = _cascade().detectMultiScale(grey, scaleFactor=SCALE_STEP, minNeighbors=MIN_NEIGHBOURS,
-                                        minSize=(MIN_FACE_PX, MIN_FACE_PX))
+                                        minSize=(min_face, min_face))
     boxes = [tuple(int(round(v / scale)) for v in box) for box in (found if len(found) else [])]
     return sorted(boxes, key=lambda b: -b[2] * b[3])
+
+
+def _search_regions(skin_map: np.ndarray, found: list[Box], photo_shape: tuple[int, int]) -> np.ndarray:
+    """[n, 4] boxes (x, y, w, h) in `skin_map`'s pixels where a face too small for the first pass may be: the small
+    parts of the map's likely skin that no found face covers, each grown by its own size, overlapping ones merged."""
+    map_h, map_w = skin_map.shape
+    count, labels, stats, _ = cv2.connectedComponentsWithStats((skin_map >= SMALL_FACE_SKIN).astype(np.uint8),
+                                                               connectivity=8)
+    covered = np.zeros((map_h, map_w), bool)
+    fx, fy = map_w / photo_shape[1], map_h / photo_shape[0]
+    for x, y, w, h in found:
+        covered[int(y * fy):int((y + h) * fy) + 1, int(x * fx):int((x + w) * fx) + 1] = True
+    covered_share = np.bincount(labels[covered], minlength=count) / np.maximum(stats[:, cv2.CC_STAT_AREA], 1)
+    region = np.zeros((map_h, map_w), np.uint8)
+    limit = SMALL_PART * max(map_h, map_w)
+    for part in range(1, count):
+        x, y, w, h, area = stats[part]
+        # A few pixels are noise; a part mostly inside a found face is that face (its neck and ears come with it).
+        if max(w, h) > limit or area < 4 or covered_share[part] > 0.3:
+            continue
+        grow = max(w, h)
+        region[max(0, y - grow):y + h + grow + 1, max(0, x - grow):x + w + grow + 1] = 1
+    merged, _, boxes, _ = cv2.connectedComponentsWithStats(region, connectivity=8)
+    return boxes[1:merged, :4]
+
+
+def detect_small_faces(rgb: np.ndarray, skin_map: np.ndarray, found: list[Box],
+                       long_side: int = SMALL_FACE_LONG_SIDE, first_long_side: int = DETECT_LONG_SIDE,
+                       first_min_face: int = FIRST_PASS_MIN_FACE_PX) -> list[Box]:
+    """Frontal faces too small for `detect_faces(rgb, first_long_side)`: searched for on `rgb` at `long_side`, at
+    sizes below the first pass's window, around the small parts of `skin_map` (the network's map for `rgb`, any
+    size with its aspect ratio) that none of the first pass's faces `found` covers. Boxes in `rgb`'s pixels."""
+    height, width = rgb.shape[:2]
+    if min(long_side, max(height, width)) <= first_long_side * SCALE_STEP:
+        return []  # the photo has no more detail than the first pass saw
+    regions = _search_regions(skin_map, found, (height, width))
+    if not len(regions):
+        return []
+    grey, scale = _grey_at(rgb, long_side)
+    sy, sx = grey.shape[0] / skin_map.shape[0], grey.shape[1] / skin_map.shape[1]
+    # The first pass found faces from first_min_face at first_long_side: this one looks only below that.
+    largest = int(np.ceil(first_min_face * max(grey.shape) / first_long_side * SCALE_STEP))
+    boxes: list[Box] = []
+    for x, y, w, h in regions:
+        left, top = int(x * sx), int(y * sy)
+        right, bottom = min(grey.shape[1], int((x + w) * sx) + 1), min(grey.shape[0], int((y + h) * sy) + 1)
+        if right - left < MIN_FACE_PX or bottom - top < MIN_FACE_PX:
+            continue
+        found_here = _cascade().detectMultiScale(grey[top:bottom, left:right], scaleFactor=SCALE_STEP,
+                                                 minNeighbors=MIN_NEIGHBOURS, minSize=(MIN_FACE_PX, MIN_FACE_PX),
+                                                 maxSize=(largest, largest))
+        boxes += [(bx + left, by + top, bw, bh) for bx, by, bw, bh in (found_here if len(found_here) else [])]
+    # The merged regions' boxes may overlap: a face whose centre lies in one already kept is the same face.
+    kept: list[Box] = []
+    for box in sorted(boxes, key=lambda b: -b[2]):
+        cx, cy = box[0] + box[2] / 2, box[1] + box[3] / 2
+        if not any(k[0] <= cx <= k[0] + k[2] and k[1] <= cy <= k[1] + k[3] for k in kept):
+            kept.append(box)
+    return [tuple(int(round(v / scale)) for v in box) for box in kept]

@@ -123,9 +123,14 @@ class Segmenter:
         """The guided filter's working size (long side): twice the network's input, as much as its map can use."""
         return 2 * self.input_size
 
+    @property
+    def read_long_side(self) -> int:
+        """How much of a photo `read` decodes (long side): what the guided filter and the face colour gate use."""
+        return max(self.refine_long_side, self.face_gate.read_long_side if self.face_gate is not None else 0)
+
     def read(self, path: str | Path) -> Photo:
-        """Decode only what the network and the guided filter need: at least twice the input size on the long side."""
-        return read_photo(path, min_long_side=self.refine_long_side)
+        """Decode only what the network, the guided filter and the face colour gate need (`read_long_side`)."""
+        return read_photo(path, min_long_side=self.read_long_side)
 
     @torch.inference_mode()
     def network_inputs(self, rgb: np.ndarray) -> torch.Tensor:
@@ -163,7 +168,7 @@ class Segmenter:
         if self.guided_filter is not None:
             compact = refine_map(rgb, compact, self.guided_filter, self.refine_long_side)
         if self.face_gate is not None:
-            compact = gate_map(rgb, compact, self.face_gate.faces(rgb), self.face_gate)
+            compact = gate_map(rgb, compact, self.face_gate.faces(rgb, compact), self.face_gate)
         return compact
 
     def predict_photo(self, photo: Photo) -> Prediction:

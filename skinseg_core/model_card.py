@@ -9,7 +9,7 @@ from typing import Any
 
 from skinseg_core.checkpoint import load_checkpoint
 from skinseg_core.flops import count_parameters, forward_gflops
-from skinseg_core.report import GROUP_PER_SIDE, GROUP_SET
+from skinseg_core.report import CROWD_PER_SIDE, CROWD_SET, GROUP_PER_SIDE, GROUP_SET
 
 SET_TERMS = {
     "lfw_parts": "LFW Part Labels (Kae et al. 2013) on LFW-funneled: research use",
@@ -84,6 +84,11 @@ def render_card(model_json: Path, report: dict[str, Any], benchmark: dict[str, A
               "ellipse and joined to that band, are not skin: blond, brown and auburn hair of the face's hue is taken "
               "away, and bald scalps, shaded cheeks and lesions stay skin; docs/adr/0024"
               if info["face_colour_gate"].get("hair_margin") else "")
+           + ("; faces too small for that search are looked for again on the photo at "
+              f"{info['face_colour_gate']['small_face_long_side']} px, only around the small parts of what the "
+              "network calls skin and only below the first search's sizes, so that a group photo's 15-40 px faces "
+              "are found and a close-up is not searched again; docs/adr/0025"
+              if info["face_colour_gate"].get("small_face_long_side") else "")
            + ")" if info.get("face_colour_gate") else ""),
         f"- GFLOPs per forward pass: {forward_gflops(model, size):.2f} at {size} px",
         "",
@@ -195,8 +200,9 @@ def render_card(model_json: Path, report: dict[str, Any], benchmark: dict[str, A
         "depigmented patches (vitiligo) are partly missed; on web photos the network finds nearly all skin but "
         "over-calls (docs/adr/0009, 0013)."
         + (" The face colour gate takes much of that away where it finds a frontal face, and nothing where it finds "
-           "none (profiles, backs of heads, hands and legs alone, faces narrower than about 4 % of the photo); hair "
-           "of the face's hue is taken away only where it is darker and no redder than the face, so red hair and "
+           "none (profiles, backs of heads, hands and legs alone, faces under about 20 px at 800 px on the photo's "
+           "long side, and small faces within a large part of skin, such as a crowd in swimwear); hair of the face's "
+           "hue is taken away only where it is darker and no redder than the face, so red hair and "
            "hair beside the face's ellipse often stay, and so do eyes and brows, which some sets' masks leave out; "
            "a dark lesion joined to dark hair above the face can be taken with the hair (docs/adr/0023, 0024)."
            if info.get("face_colour_gate") else ""),
@@ -248,8 +254,10 @@ def _group_scale_note(report: dict[str, Any]) -> str:
     if GROUP_SET not in sets or "lfw_parts" not in sets:
         return ""
     one, grouped = (sets[name]["methods"]["model"]["summary"]["jaccard"]["mean"] for name in ("lfw_parts", GROUP_SET))
+    crowd = (f", {sets[CROWD_SET]['methods']['model']['summary']['jaccard']['mean']:.3f} tiled {CROWD_PER_SIDE} x "
+             f"{CROWD_PER_SIDE} as {CROWD_SET}" if CROWD_SET in sets else "")
     return (f" (LFW's test photos: skin Jaccard {one:.3f} one by one, {grouped:.3f} tiled {GROUP_PER_SIDE} x "
-            f"{GROUP_PER_SIDE} as {GROUP_SET})")
+            f"{GROUP_PER_SIDE} as {GROUP_SET}{crowd})")
 
 
 def _table1_lines(table1: dict[str, Any]) -> list[str]:
@@ -332,7 +340,8 @@ def _photo_steps(benchmark: dict[str, Any]) -> str:
              if benchmark.get(key)]
     if benchmark.get("face_colour_gate"):
         ratio = benchmark.get("face_gate_time_ratio_12mp")
-        steps.append(f"the face colour gate (face search and gate {benchmark.get('face_gate_ms')} ms"
+        steps.append("the face colour gate (both face searches and the gate on a 4:3 photo "
+                     f"{benchmark.get('face_gate_ms')} ms"
                      + (f"; with / without it, timed in turns: {ratio}" if ratio else "") + ")")
     if not steps:
         return ""

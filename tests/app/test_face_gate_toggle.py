@@ -66,7 +66,7 @@ def test_turning_the_gate_off_makes_the_maps_again_and_is_remembered(qtbot, make
 @pytest.mark.needs_data
 def test_on_a_web_photo_turning_the_gate_off_changes_the_mask(qtbot, make_window, shared_data: Path,
                                                               tmp_path: Path) -> None:
-    pair = next(p for p in dataset_splits(shared_data)["ecu_subset"].test if p.image.name == "3994.jpg")
+    pair = next(p for p in dataset_splits(shared_data)["ecu_subset"].test if p.image.name == "3947.jpg")
     folder = tmp_path / "web"
     folder.mkdir()
     photo = Path(shutil.copy(pair.image, folder))
@@ -76,7 +76,7 @@ def test_on_a_web_photo_turning_the_gate_off_changes_the_mask(qtbot, make_window
     with qtbot.waitSignal(window.service.map_ready, timeout=WAIT_MS):
         click_menu_item(qtbot, window, "&Segmentation", window.face_gate_action)
     plain = segmented_map(qtbot, window, photo).full() >= 0.5
-    # The gate takes the tree behind the couple and her tweed jacket away: without it much more is called skin.
+    # The gate takes the man's beige jacket away: without it much more is called skin (measured 0.17 against 0.38).
     assert plain.mean() > gated.mean() + 0.05, (plain.mean(), gated.mean())
     # ... and the open photo shows the new map.
     qtbot.waitUntil(lambda: np.array_equal(window.document.prob.full() >= 0.5, plain), timeout=WAIT_MS)

@@ -182,7 +182,7 @@ def test_the_card_describes_the_face_colour_gate_when_the_model_uses_it(tmp_path
     card = render_card(gating, _report("sfa", 2), {"forward_ms": 1.0, "photo_12mp_ms": 90.0, "test_time_flip": True,
                                                     "face_colour_gate": gate.to_dict(), "face_gate_ms": 50.0})
     assert "face colour gate: a Gaussian" in card and "Mahalanobis distance 2.5" in card and "at least 70%" in card
-    assert "with the test-time flip and the face colour gate (face search and gate 50.0 ms)" in card
+    assert "with the test-time flip and the face colour gate (both face searches and the gate on a 4:3 photo 50.0 ms)" in card
 
 
 @pytest.mark.needs_data
@@ -204,10 +204,12 @@ def test_the_validation_report_scores_validation_photos_only_and_ranks_runs(shar
                  "--out", str(out), "--device", "cpu"]) == 0
     report = json.loads((out / "report.json").read_text())
     splits = dataset_splits(shared_data)
-    assert report["split"] == "val" and list(report["sets"]) == ["ecu_subset", "lfw_groups"]
+    assert report["split"] == "val" and list(report["sets"]) == ["ecu_subset", "lfw_groups", "lfw_crowds"]
     assert report["sets"]["ecu_subset"]["n"] == len(splits["ecu_subset"].val) == 12
     assert report["sets"]["lfw_groups"]["n"] == len(splits["lfw_parts"].val) // 25 == 20
+    assert report["sets"]["lfw_crowds"]["n"] == len(splits["lfw_parts"].val) // 256 == 1
     assert "LFW's validation photos tiled 5 x 5" in (out / "report.md").read_text()
+    assert "LFW's validation photos tiled 16 x 16 into 1280 px pictures" in (out / "report.md").read_text()
 
     # Two runs: the copy whose ECU scores are raised ranks first, whatever order they are given in.
     better = json.loads(json.dumps(report))
@@ -220,6 +222,7 @@ def test_the_validation_report_scores_validation_photos_only_and_ranks_runs(shar
     table = subprocess.run([sys.executable, script, *paths], capture_output=True, text=True, check=True).stdout
     rows = [line for line in table.splitlines() if "report.json" in line]
     assert "better" in rows[0] and "ecu_subset skin / bg J" in table
+    assert "lfw_crowds" not in table  # left out of the score, so that it compares with earlier runs'
     best = subprocess.run([sys.executable, script, "--best", *paths], capture_output=True, text=True, check=True)
     assert best.stdout.strip() == paths[1]
 
