@@ -44,6 +44,11 @@ SKIN = 0.5  # the network's own decision, whatever threshold the user later show
 # height and its middle half (docs/adr/0025). Around larger faces the network finds the neck itself.
 SMALL_FACE_SHARE = 0.07
 NECK_ROWS = (0.8, 1.4)
+# Each face's own colour (_raise_each_face): sampled where the map is at least this in the middle of its box ...
+OWN_COLOUR_FLOOR = 0.3
+# ... if at least this share of it, and at least this many pixels.
+OWN_COLOUR_SHARE = 0.25
+MIN_OWN_SAMPLES = 6
 
 
 @dataclass(frozen=True)
@@ -108,19 +113,15 @@ def gate_map(rgb: np.ndarray, prob: np.ndarray, faces: list[Box], settings: Face
         rgb = cv2.resize(rgb, (width, height), interpolation=cv2.INTER_AREA)
     samples = np.zeros((height, width), bool)
     in_faces_u8 = np.zeros((height, width), np.uint8)
-    necks = np.zeros((height, width), bool)
     margin = (1.0 - settings.inner) / 2
-    for x, y, w, h in faces:
-        top, bottom = int((y + h * margin) * sy), int((y + h * (1 - margin)) * sy)
-        left, right = int((x + w * margin) * sx), int((x + w * (1 - margin)) * sx)
-        samples[top:bottom, left:right] = True
-        if w * sx < SMALL_FACE_SHARE * max(height, width):
-            necks[int((y + h * NECK_ROWS[0]) * sy):int((y + h * NECK_ROWS[1]) * sy),
-                  int((x + w / 4) * sx):int((x + w * 3 / 4) * sx)] = True
-        # The ellipse inscribed in the box: a face's own shape, which a box's corners (hair, background) are not.
-        centre = (round((x + w / 2) * sx), round((y + h / 2) * sy))
-        cv2.ellipse(in_faces_u8, centre, (max(1, round(w / 2 * sx)), max(1, round(h / 2 * sy))), 0, 0, 360, 1, -1)
-    in_faces = in_faces_u8 > 0
+    boxes = [(x * sx, y * sy, w * sx, h * sy) for x, y, w, h in faces]  # in the map's pixels
+    necks_u8 = np.zeros((height, width), np.uint8)
+    small_below = SMALL_FACE_SHARE * max(height, width)
+    for x, y, w, h in boxes:
+        samples[int(y + h * margin):int(y + h * (1 - margin)), int(x + w * margin):int(x + w * (1 - margin))] = True
+        _draw_face_zone(in_faces_u8, (x, y, w, h), small_below, neck=False)
+        _draw_face_zone(necks_u8, (x, y, w, h), small_below, ellipse=False)
+    in_faces, necks = in_faces_u8 > 0, necks_u8 > 0
     skin = prob >= SKIN
     samples &= skin
     if samples.sum() < settings.min_pixels:
@@ -141,11 +142,57 @@ def gate_map(rgb: np.ndarray, prob: np.ndarray, faces: list[Box], settings: Face
         # faces (a group photo's), and the detector still finds them; and below a small face, its neck.
         raised = (in_faces | necks) & (distance <= settings.distance)
         out = np.where(raised, np.maximum(out, settings.raise_to), out)
+        if len(boxes) > 1:
+            _raise_each_face(photo_lab[..., 1:], prob, out, boxes, settings)
     out = out.astype(np.float32)
     if settings.hair_margin > 0:
-        boxes = [(round(x * sx), round(y * sy), max(1, round(w * sx)), max(1, round(h * sy))) for x, y, w, h in faces]
-        out = hair_out(photo_lab, prob, out, boxes, settings.inner, settings.hair_margin)
+        rounded = [(round(x), round(y), max(1, round(w)), max(1, round(h))) for x, y, w, h in boxes]
+        out = hair_out(photo_lab, prob, out, rounded, settings.inner, settings.hair_margin)
     return out
+
+
+def _draw_face_zone(zone: np.ndarray, box: tuple[float, float, float, float], small_below: float, ellipse: bool = True,
+                    neck: bool = True, origin: tuple[int, int] = (0, 0)) -> None:
+    """Set to 1 in uint8 `zone` (a window of the map whose [0, 0] is the map's pixel `origin`, row and column) the
+    face's ellipse, the one inscribed in its box in map pixels (a face's own shape, which the box's corners, hair and
+    background, are not), and, if the face is narrower than `small_below`, its neck zone."""
+    x, y, w, h = box
+    top, left = origin
+    if ellipse:
+        cv2.ellipse(zone, (round(x + w / 2) - left, round(y + h / 2) - top), (max(1, round(w / 2)), max(1, round(h / 2))),
+                    0, 0, 360, 1, -1)
+    if neck and w < small_below:
+        rows = slice(max(0, int(y + h * NECK_ROWS[0]) - top), max(0, int(y + h * NECK_ROWS[1]) - top))
+        zone[rows, max(0, int(x + w / 4) - left):max(0, int(x + w * 3 / 4) - left)] = 1
+
+
+def _raise_each_face(ab: np.ndarray, prob: np.ndarray, out: np.ndarray, boxes: list[tuple[float, float, float, float]],
+                     settings: FaceColourGate) -> None:
+    """In place: in each face's own zone, pixels within `distance` of that face's own colour are raised too. With
+    several faces of different skin tones the photo's one colour model lies between them, and a face far from it is
+    found but not raised (a dark face in a light crowd; docs/adr/0025). The face's colour is sampled where the map is
+    at least OWN_COLOUR_FLOOR in the middle of its box, and only if that is at least OWN_COLOUR_SHARE of it, so that a
+    false face on a wall, which the network does not call skin, raises nothing."""
+    height, width = prob.shape
+    margin = (1.0 - settings.inner) / 2
+    for x, y, w, h in boxes:
+        top, left = max(0, int(y)), max(0, int(x))
+        bottom, right = min(height, int(y + h * max(1.0, NECK_ROWS[1])) + 1), min(width, int(x + w) + 1)
+        if bottom - top < 3 or right - left < 3:
+            continue
+        inner = np.zeros((bottom - top, right - left), bool)
+        inner[int(y + h * margin) - top:int(y + h * (1 - margin)) - top,
+              int(x + w * margin) - left:int(x + w * (1 - margin)) - left] = True
+        window = (slice(top, bottom), slice(left, right))
+        sampled = inner & (prob[window] >= OWN_COLOUR_FLOOR)
+        if sampled.sum() < max(MIN_OWN_SAMPLES, OWN_COLOUR_SHARE * inner.sum()):
+            continue
+        near = gaussian_distance(ab[window], sampled, settings.regularisation) <= settings.distance
+        zone_u8 = np.zeros(inner.shape, np.uint8)
+        _draw_face_zone(zone_u8, (x, y, w, h), SMALL_FACE_SHARE * max(height, width), origin=(top, left))
+        zone = zone_u8 > 0
+        region = out[window]
+        region[zone & near] = np.maximum(region[zone & near], settings.raise_to)
 
 
 def bordered_by(removed: np.ndarray, kept: np.ndarray, share: float) -> np.ndarray:

@@ -30,9 +30,9 @@ DETECT_LONG_SIDE = 480
 MIN_FACE_PX = 20  # at DETECT_LONG_SIDE: the cascade's own window, the smallest face it can find
 SCALE_STEP = 1.1
 MIN_NEIGHBOURS = 3
-# With the second pass, the first need not search the whole photo at its costliest, smallest sizes: from 24 px at 480
-# it costs about a fifth less, and the second pass finds the 20-24 px faces near small skin parts (docs/adr/0025).
-FIRST_PASS_MIN_FACE_PX = 24
+# With the second pass, the first need not search the whole photo at its costliest, smallest sizes: from 28 px at 480
+# it costs about a third less, and the second pass finds the 20-28 px faces near small skin parts (docs/adr/0025).
+FIRST_PASS_MIN_FACE_PX = 28
 SMALL_FACE_LONG_SIDE = 800
 # The second pass looks around parts of the map at least this likely skin: the network under-calls small faces.
 SMALL_FACE_SKIN = 0.3
@@ -83,9 +83,11 @@ def detect_faces(rgb: np.ndarray, long_side: int = DETECT_LONG_SIDE, min_face: i
     return sorted(boxes, key=lambda b: -b[2] * b[3])
 
 
-def _search_regions(skin_map: np.ndarray, found: list[Box], photo_shape: tuple[int, int]) -> np.ndarray:
+def _search_regions(skin_map: np.ndarray, found: list[Box], photo_shape: tuple[int, int], shortest: float
+                    ) -> np.ndarray:
     """[n, 4] boxes (x, y, w, h) in `skin_map`'s pixels where a face too small for the first pass may be: the small
-    parts of the map's likely skin that no found face covers, each grown by its own size, overlapping ones merged."""
+    parts of the map's likely skin, at least `shortest` map pixels long, that no found face covers, each grown by its
+    own size, overlapping ones merged."""
     map_h, map_w = skin_map.shape
     count, labels, stats, _ = cv2.connectedComponentsWithStats((skin_map >= SMALL_FACE_SKIN).astype(np.uint8),
                                                                connectivity=8)
@@ -97,9 +99,10 @@ def _search_regions(skin_map: np.ndarray, found: list[Box], photo_shape: tuple[i
     region = np.zeros((map_h, map_w), np.uint8)
     limit = SMALL_PART * max(map_h, map_w)
     for part in range(1, count):
-        x, y, w, h, area = stats[part]
-        # A few pixels are noise; a part mostly inside a found face is that face (its neck and ears come with it).
-        if max(w, h) > limit or area < 4 or covered_share[part] > 0.3:
+        x, y, w, h, _ = stats[part]
+        # A part shorter than the smallest face this search can find is a speck, a finger, a lesion; a part mostly
+        # inside a found face is that face (its neck and ears come with it).
+        if not shortest <= max(w, h) <= limit or covered_share[part] > 0.3:
             continue
         grow = max(w, h)
         region[max(0, y - grow):y + h + grow + 1, max(0, x - grow):x + w + grow + 1] = 1
@@ -114,9 +117,10 @@ def detect_small_faces(rgb: np.ndarray, skin_map: np.ndarray, found: list[Box],
     sizes below the first pass's window, around the small parts of `skin_map` (the network's map for `rgb`, any
     size with its aspect ratio) that none of the first pass's faces `found` covers. Boxes in `rgb`'s pixels."""
     height, width = rgb.shape[:2]
-    if min(long_side, max(height, width)) <= first_long_side * SCALE_STEP:
+    searched_side = min(long_side, max(height, width))
+    if searched_side <= first_long_side * SCALE_STEP:
         return []  # the photo has no more detail than the first pass saw
-    regions = _search_regions(skin_map, found, (height, width))
+    regions = _search_regions(skin_map, found, (height, width), MIN_FACE_PX * max(skin_map.shape) / searched_side)
     if not len(regions):
         return []
     grey, scale = _grey_at(rgb, long_side)

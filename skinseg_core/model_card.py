@@ -87,7 +87,9 @@ def render_card(model_json: Path, report: dict[str, Any], benchmark: dict[str, A
            + ("; faces too small for that search are looked for again on the photo at "
               f"{info['face_colour_gate']['small_face_long_side']} px, only around the small parts of what the "
               "network calls skin and only below the first search's sizes, so that a group photo's 15-40 px faces "
-              "are found and a close-up is not searched again; docs/adr/0025"
+              "are found and a close-up is not searched again; below a small face its neck of the faces' colour is "
+              "raised as well, and with several faces each face's own colour is raised in its own ellipse, so that "
+              "a face of another skin tone than the rest of a group is called skin; docs/adr/0025"
               if info["face_colour_gate"].get("small_face_long_side") else "")
            + ")" if info.get("face_colour_gate") else ""),
         f"- GFLOPs per forward pass: {forward_gflops(model, size):.2f} at {size} px",
@@ -229,7 +231,7 @@ def render_card(model_json: Path, report: dict[str, Any], benchmark: dict[str, A
         "undo what the network calls skin with confidence (a red scarf, red hair: docs/adr/0014).",
         "- On web photos of people the default threshold (0.5) still over-calls skin (hair, white clothing): raising "
         "it to 0.6-0.7 with the app's threshold slider suits such photos better (with the guided filter and the "
-        "face colour gate, ECU test 0.701 -> 0.721-0.724, LFW 0.718 -> 0.737-0.748; docs/adr/0023, 0024), while "
+        "face colour gate, ECU test 0.700 -> 0.721-0.723, LFW 0.717 -> 0.736-0.747; docs/adr/0023-0025), while "
         "close-ups and clinical photos are best at 0.5 or below.",
         *(["- Paper Table I at this desktop size is not in this card yet."]
           if table1 is None and not carried_kind["table1"] else []),

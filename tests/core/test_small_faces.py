@@ -56,6 +56,7 @@ def test_small_skin_parts_are_searched_at_the_sizes_the_first_pass_cannot_find(c
     skin_map[40:52, 50:60] = 0.9  # a small face's skin
     skin_map[200:214, 300:310] = 0.4  # an under-called one: still looked at
     skin_map[100:290, 100:250] = 0.9  # a large part (a body, a close-up): not
+    skin_map[20:24, 300:304] = 0.9  # a speck shorter than the smallest face the search can find (10 map px): not
     found = detect_small_faces(_photo(), skin_map, [])
     assert len(cascade.searches) == 2
     largest = int(np.ceil(faces.FIRST_PASS_MIN_FACE_PX * SMALL_FACE_LONG_SIDE / DETECT_LONG_SIDE * faces.SCALE_STEP))
@@ -159,3 +160,27 @@ def test_below_a_small_face_its_neck_of_the_faces_colour_is_raised_to_skin_and_b
     assert (gate_map(rgb, prob, [face], gate)[neck] >= gate.raise_to).mean() > 0.9  # measured 0.97 (pixel noise)
     rgb, prob, face, neck = _face_and_neck(4 * small_w)
     assert (gate_map(rgb, prob, [face], gate)[neck] >= 0.5).mean() < 0.05  # measured 0.01: the ellipse's last row
+
+
+def test_in_a_group_each_face_of_its_own_tone_is_raised_and_a_false_face_on_a_wall_is_not():
+    """A light face the network calls skin, a dark one it under-calls (0.35) and a 'face' the detector finds on a wall:
+    the photo's colour model is the light face's, so only each face's own colour raises the dark one."""
+    from skinseg_core.face_colour import gate_map
+
+    rng = np.random.default_rng(2)
+    rgb = np.empty((200, 300, 3), np.uint8)
+    rgb[:] = (70, 90, 140)
+    prob = np.full((200, 300), 0.1, np.float32)
+    light, dark, wall = (20, 40, 50, 60), (120, 40, 50, 60), (220, 40, 50, 60)
+    for (x, y, w, h), colour, p in ((light, (225, 175, 150), 0.9), (dark, (95, 60, 45), 0.35),
+                                    (wall, (150, 120, 60), 0.1)):
+        rgb[y:y + h, x:x + w] = colour
+        prob[y:y + h, x:x + w] = p
+    rgb = np.clip(rgb + rng.normal(0, 3, rgb.shape), 0, 255).astype(np.uint8)
+    gated = gate_map(rgb, prob, [light, dark, wall], FaceColourGate(hair_margin=0))
+    middle = lambda box: gated[box[1] + box[3] // 3:box[1] + 2 * box[3] // 3, box[0] + box[2] // 3:box[0] + 2 * box[2] // 3]  # noqa: E731
+    assert middle(light).min() >= 0.75
+    assert (middle(dark) >= 0.75).mean() > 0.9
+    assert middle(wall).max() < 0.5
+    # One face alone is the photo's own colour model: no second look (here it is too under-called to sample at all).
+    assert np.array_equal(gate_map(rgb, prob, [dark], FaceColourGate(hair_margin=0)), prob)
