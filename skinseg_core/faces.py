@@ -6,10 +6,11 @@ window there (about 4 % of the photo's width, a face in a group photo) in about 
 search finds smaller faces but would put a 12 MP photo past 150 ms. It found no face in the 15 clinical photos, and a
 false one in 4 of the abdomen set's 86 validation photos (docs/adr/0023).
 
-Faces smaller than that, the 15-40 px faces of a group photo, are searched for in a second pass
-(`detect_small_faces`) on the photo at SMALL_FACE_LONG_SIDE, but only around the small parts of what the network calls
-skin, and only at the sizes the first pass could not find: a whole-photo search at that size costs about 200 ms on a
-crowded picture. A close-up's skin is one large part, so a clinical photo is not searched again (docs/adr/0025).
+Smaller faces, the 15-40 px faces of a group photo, are searched for in a second pass (`detect_small_faces`) on the
+photo at SMALL_FACE_LONG_SIDE, but only around the small parts of what the network calls skin, and only at the sizes
+the first pass did not look at: a whole-photo search at that size costs about 200 ms on a crowded picture. A
+close-up's skin is one large part, so a clinical photo is not searched again. With the second pass the face colour
+gate starts the first at FIRST_PASS_MIN_FACE_PX, not at the window's 20 px (docs/adr/0025).
 """
 
 from __future__ import annotations
@@ -113,9 +114,10 @@ def _search_regions(skin_map: np.ndarray, found: list[Box], photo_shape: tuple[i
 def detect_small_faces(rgb: np.ndarray, skin_map: np.ndarray, found: list[Box],
                        long_side: int = SMALL_FACE_LONG_SIDE, first_long_side: int = DETECT_LONG_SIDE,
                        first_min_face: int = FIRST_PASS_MIN_FACE_PX) -> list[Box]:
-    """Frontal faces too small for `detect_faces(rgb, first_long_side)`: searched for on `rgb` at `long_side`, at
-    sizes below the first pass's window, around the small parts of `skin_map` (the network's map for `rgb`, any
-    size with its aspect ratio) that none of the first pass's faces `found` covers. Boxes in `rgb`'s pixels."""
+    """Frontal faces too small for `detect_faces(rgb, first_long_side, first_min_face)`: searched for on `rgb` at
+    `long_side`, only at sizes below the first pass's smallest, around the small parts of `skin_map` (the network's
+    map for `rgb`, any size with its aspect ratio) that none of the first pass's faces `found` covers. Boxes in
+    `rgb`'s pixels."""
     height, width = rgb.shape[:2]
     searched_side = min(long_side, max(height, width))
     if searched_side <= first_long_side * SCALE_STEP:
