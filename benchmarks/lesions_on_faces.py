@@ -37,7 +37,7 @@ def lesion_patches(data_root: Path) -> list[tuple[np.ndarray, np.ndarray]]:
     """(rgb, alpha) crops around each clinical photo's lesions, where the lesion is not the whole frame."""
     patches = []
     for pair in dataset_splits(data_root)[CLINICAL_SET].test:
-        lesion_path = pair.mask.parent.parent / "masks_lesion" / pair.mask.name
+        lesion_path = pair.lesion_mask
         photo = read_photo(pair.image)
         lesion = read_mask(lesion_path, size=photo.full_size)
         if not 0.005 < lesion.mean() < 0.5:

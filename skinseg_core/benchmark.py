@@ -152,8 +152,8 @@ def run_benchmark(model: str | Path | None = None, device: str = "auto", repeats
         result["refine_ms"] = round(median_ms(
             lambda: refine_map(rgb, small, segmenter.guided_filter, side), max(repeats, 10), warmup=2), 3)
     # ... and with its face colour gate; face_gate_ms is both face searches on the synthetic 4:3 photo as the gate
-    # reads it, with the network's map of it (the second search looks around its small skin parts), plus the gate,
-    # one face given when none is found.
+    # reads it, with the network's map of it (the second search looks around its small skin parts), plus the gate
+    # and its colour balance check, one face given when none is found.
     result["face_colour_gate"] = segmenter.face_gate.to_dict() if segmenter.face_gate else None
     if segmenter.face_gate:
         gate = segmenter.face_gate
@@ -167,7 +167,8 @@ def run_benchmark(model: str | Path | None = None, device: str = "auto", repeats
         height, width = photo_rgb.shape[:2]
         stand_in = [(width * 2 // 5, height // 4, width // 5, height // 3)]
         result["face_gate_ms"] = round(median_ms(
-            lambda: gate_map(photo_rgb, compact, gate.faces(photo_rgb, compact) or stand_in, gate),
+            lambda: gate_map(gate.balanced(photo_rgb, stand_in), compact, gate.faces(photo_rgb, compact) or stand_in,
+                             gate),
             max(repeats, 10), warmup=2), 3)
     result["forward_ms"] = round(timings[segmenter.backend], 3)
     result["gflops"] = round(forward_gflops(net, size), 4)

@@ -44,6 +44,11 @@ class SamplePair:
     def stem(self) -> str:
         return self.image.stem
 
+    @property
+    def lesion_mask(self) -> Path:
+        """Where the set keeps this photo's lesion mask, if it has one (the clinical photos: masks_lesion/)."""
+        return self.mask.parent.parent / "masks_lesion" / self.mask.name
+
 
 def folder_pairs(root: str | os.PathLike[str]) -> list[SamplePair]:
     """Pairs of a training folder laid out as `root/images` + `root/masks` (see `find_pairs`)."""

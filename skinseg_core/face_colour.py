@@ -18,6 +18,11 @@ still finds them.
 
 Last, hair of the face's hue, which the gate keeps, is taken away around each face (face_hair.py, docs/adr/0024).
 
+Before all that, before the network even, a photo where the first face search finds a face and whose colour balance
+lies far outside that of the training photos of people is re-balanced (colour_balance.py, docs/adr/0027): under a
+warm lamp the network calls walls and clothing skin, and the gate's colour model, fitted to a face in the same light,
+cannot take them away.
+
 Measured on the shipped model and its validation splits: 0.775 -> 0.800, the group pictures 0.566 -> 0.649; pasted
 lesions near faces called skin 0.926 against 0.973 (benchmarks/lesions_on_faces.py, docs/adr/0023).
 """
@@ -30,6 +35,7 @@ from typing import Any
 import cv2
 import numpy as np
 
+from skinseg_core.colour_balance import rebalance
 from skinseg_core.colour_model import gaussian_distance, lab
 from skinseg_core.face_hair import hair_out
 from skinseg_core.faces import (DETECT_LONG_SIDE, FIRST_PASS_MIN_FACE_PX, SMALL_FACE_LONG_SIDE, Box, detect_faces,
@@ -66,16 +72,28 @@ class FaceColourGate:
     # margin are not skin (0: off)
     small_face_long_side: int = SMALL_FACE_LONG_SIDE  # faces.detect_small_faces: faces too small for the first
     # search are looked for on the photo at this size, around small parts of the map (0: off)
+    # colour_balance.py: where a face is found, a photo whose colour balance lies beyond this Mahalanobis distance of
+    # the training photos of people's is brought back toward it before the network (0: off). The range is fitted by
+    # scripts/fit_colour_balance.py.
+    balance_radius: float = 2.0
+    balance_centre: tuple[float, float] = (0.0953, -0.0658)
+    balance_inverse_covariance: tuple[tuple[float, float], tuple[float, float]] = ((114.25, 58.79), (58.79, 186.44))
 
     def __post_init__(self) -> None:
         if not (self.distance > 0 and self.softness > 0 and 0 < self.inner <= 1 and self.min_pixels >= 1
                 and self.regularisation > 0 and self.detect_long_side >= 64 and 0 < self.give_back_share <= 1
                 and 0 <= self.raise_to <= 1 and self.hair_margin >= 0
-                and (self.small_face_long_side == 0 or self.small_face_long_side > self.detect_long_side)):
+                and (self.small_face_long_side == 0 or self.small_face_long_side > self.detect_long_side)
+                and self.balance_radius >= 0 and len(self.balance_centre) == 2
+                and np.shape(self.balance_inverse_covariance) == (2, 2)
+                and np.all(np.linalg.eigvalsh(np.asarray(self.balance_inverse_covariance, float)) > 0)):
             raise ValueError(f"face colour gate settings out of range: {self}")
 
-    def to_dict(self) -> dict[str, float]:
-        return asdict(self)
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["balance_centre"] = list(self.balance_centre)
+        data["balance_inverse_covariance"] = [list(row) for row in self.balance_inverse_covariance]
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> FaceColourGate:
@@ -86,20 +104,43 @@ class FaceColourGate:
                    # Model files written before face_hair.py or the small-face search lack them: they get the
                    # measured defaults.
                    hair_margin=float(data.get("hair_margin", cls.hair_margin)),
-                   small_face_long_side=int(data.get("small_face_long_side", cls.small_face_long_side)))
+                   small_face_long_side=int(data.get("small_face_long_side", cls.small_face_long_side)),
+                   # ... and those written before colour_balance.py the range fitted then.
+                   balance_radius=float(data.get("balance_radius", cls.balance_radius)),
+                   balance_centre=tuple(float(v) for v in data.get("balance_centre", cls.balance_centre)),
+                   balance_inverse_covariance=tuple(
+                       tuple(float(v) for v in row)
+                       for row in data.get("balance_inverse_covariance", cls.balance_inverse_covariance)))
 
     @property
     def read_long_side(self) -> int:
         """How many pixels on the long side the gate can use: a photo decoded larger gives it nothing more."""
         return max(self.detect_long_side, self.small_face_long_side)
 
-    def faces(self, rgb: np.ndarray, prob: np.ndarray | None = None) -> list[Box]:
-        """The faces in `rgb`; with `prob`, the network's map for it, also those too small for the first search."""
-        if prob is None or not self.small_face_long_side:
+    def first_faces(self, rgb: np.ndarray) -> list[Box]:
+        """The faces the first search finds in `rgb`: it needs no map, so it can run before the network."""
+        if not self.small_face_long_side:
             return detect_faces(rgb, self.detect_long_side)
-        found = detect_faces(rgb, self.detect_long_side, FIRST_PASS_MIN_FACE_PX)
+        return detect_faces(rgb, self.detect_long_side, FIRST_PASS_MIN_FACE_PX)
+
+    def faces(self, rgb: np.ndarray, prob: np.ndarray | None = None, first: list[Box] | None = None) -> list[Box]:
+        """The faces in `rgb`; with `prob`, the network's map for it, also those too small for the first search.
+        `first`: what `first_faces(rgb)` found, if it already ran."""
+        if prob is None:
+            return detect_faces(rgb, self.detect_long_side)
+        found = self.first_faces(rgb) if first is None else first
+        if not self.small_face_long_side:
+            return found
         return found + detect_small_faces(rgb, prob, found, self.small_face_long_side, self.detect_long_side,
                                           FIRST_PASS_MIN_FACE_PX)
+
+    def balanced(self, rgb: np.ndarray, first: list[Box]) -> np.ndarray:
+        """`rgb` with its colour balance brought back toward the people photos' (colour_balance.py) when the first
+        search found a face in it; otherwise `rgb` itself."""
+        if not first or self.balance_radius <= 0:
+            return rgb
+        return rebalance(rgb, np.asarray(self.balance_centre), np.asarray(self.balance_inverse_covariance),
+                         self.balance_radius)
 
 
 def gate_map(rgb: np.ndarray, prob: np.ndarray, faces: list[Box], settings: FaceColourGate) -> np.ndarray:

@@ -163,12 +163,18 @@ class Segmenter:
     def compact_probabilities(self, rgb: np.ndarray) -> np.ndarray:
         """uint8 [H, W, 3] -> float32 map that `predict_photo` resizes to the full size: the network's S x S map, or
         its refinement with the photo at up to 2S on the long side (the photo's aspect ratio); then the face colour
-        gate, if any."""
+        gate, if any (with the gate, a photo with a face and a colour cast is re-balanced first)."""
+        first = None
+        if self.face_gate is not None:
+            # The first face search needs no map: where it finds a face, a colour cast is undone before the network
+            # sees the photo (colour_balance.py); a close-up has no face and is left as it is.
+            first = self.face_gate.first_faces(rgb)
+            rgb = self.face_gate.balanced(rgb, first)
         compact = self.network_probabilities(rgb)
         if self.guided_filter is not None:
             compact = refine_map(rgb, compact, self.guided_filter, self.refine_long_side)
         if self.face_gate is not None:
-            compact = gate_map(rgb, compact, self.face_gate.faces(rgb, compact), self.face_gate)
+            compact = gate_map(rgb, compact, self.face_gate.faces(rgb, compact, first), self.face_gate)
         return compact
 
     def predict_photo(self, photo: Photo) -> Prediction:

@@ -5,7 +5,8 @@ the clinical photos. For every photo the model and both colour rules are scored 
 skin Jaccard and Dice, background Jaccard (how well non-skin is rejected), and on clinical photos the share of
 lesion pixels called skin (diseased skin is skin). Two more sets are built from LFW's test split: its photos tiled
 5 x 5 into 1250 px pictures, so that faces are as small as in group photos (group_pictures.py), and tiled 16 x 16 into
-1280 px pictures, faces about 30 px wide, as in a crowd or the back rows of a group photo.
+1280 px pictures, faces about 30 px wide, as in a crowd or the back rows of a group photo. And ECU's and the clinical
+photos are scored again under coloured and mixed light (lighting.py).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from skinseg_core.data import SamplePair
 from skinseg_core.group_pictures import tile_pairs
 from skinseg_core.imageio import read_mask, read_photo
 from skinseg_core.inference import Segmenter
+from skinseg_core.lighting import relit_pairs
 from skinseg_core.metrics import Counts, confusion, summarize
 from skinseg_core.recipes import dataset_splits
 
@@ -41,6 +43,16 @@ TILED_SETS = {GROUP_SET: (GROUP_PER_SIDE, GROUP_CELL, "so that faces are as smal
                                                       "rows")}
 
 
+# Held-out photos under coloured and mixed light (lighting.py): the web photos of people, and the clinical photos.
+LIT_SETS = {"ecu_coloured_light": "ecu_subset", "clinical_coloured_light": "clinical_fitz17k"}
+
+
+def lit_description(split: str, source: str) -> str:
+    photos = "test" if split == "test" else "validation"
+    return (f"{source}'s {photos} photos, each under four lights: a 4000 K lamp, 10000 K shade, a green fluorescent "
+            "tube, and a lamp at the left fading to daylight at the right (the camera's white balance kept at daylight)")
+
+
 def group_description(split: str = "test", name: str = GROUP_SET) -> str:
     photos = "test" if split == "test" else "validation"
     per_side, cell, why = TILED_SETS[name]
@@ -48,8 +60,7 @@ def group_description(split: str = "test", name: str = GROUP_SET) -> str:
 
 
 def _lesion_mask(pair: SamplePair, size: tuple[int, int]) -> np.ndarray | None:
-    path = pair.mask.parent.parent / "masks_lesion" / pair.mask.name
-    return read_mask(path, size=size) if path.exists() else None
+    return read_mask(pair.lesion_mask, size=size) if pair.lesion_mask.exists() else None
 
 
 def collect_pairs(
@@ -123,6 +134,14 @@ def bundled_report(model: str | Path | None, data_root: str | Path, device: str 
             pictures = tile_pairs(getattr(splits["lfw_parts"], split), per_side, Path(folder), cell=cell)
             report["sets"][name] = {**score_pairs(segmenter, pictures, progress=progress, label=name),
                                     "description": group_description(split, name)}
+    for name, source in LIT_SETS.items():
+        photos = getattr(splits[source], split)
+        if not photos:
+            continue  # the clinical photos have no validation split
+        with tempfile.TemporaryDirectory(prefix="skinseg-light-") as folder:
+            report["sets"][name] = {**score_pairs(segmenter, relit_pairs(photos, Path(folder)), progress=progress,
+                                                  label=name),
+                                    "description": lit_description(split, source)}
     report["markdown"] = report_markdown(report)
     return report
 

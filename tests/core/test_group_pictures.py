@@ -56,3 +56,7 @@ def test_the_report_scores_group_pictures_made_from_lfw_test_photos(shared_data,
     assert groups["n"] == 927 // 25 and set(groups["methods"]) == {"model", "kovac-rgb", "chai-ngan-ycrcb"}
     markdown = (out / "report.md").read_text()
     assert markdown.count("| lfw_groups | 37 |") == 3 and "tiled 5 x 5 into 1250 px pictures" in markdown
+    # The test report also scores ECU's and the clinical test photos under four lights (lighting.py).
+    assert report["sets"]["ecu_coloured_light"]["n"] == 20 * 4
+    assert report["sets"]["clinical_coloured_light"]["n"] == 15 * 4
+    assert "lesion_pixels_called_skin" in report["sets"]["clinical_coloured_light"]["methods"]["model"]

@@ -6,7 +6,7 @@ import pytest
 
 from skinseg_core.data import folder_pairs
 from skinseg_core.inference import Segmenter
-from skinseg_core.model_card import carried_sections, render_card
+from skinseg_core.model_card import carried_sections, carried_speed, render_card
 from skinseg_core.refine import GuidedFilter
 from skinseg_core.report import report_markdown, score_pairs
 from tests.model_files import refining_copy
@@ -185,6 +185,23 @@ def test_the_card_describes_the_face_colour_gate_when_the_model_uses_it(tmp_path
     assert "with the test-time flip and the face colour gate (both face searches and the gate on a 4:3 photo 50.0 ms)" in card
 
 
+def test_a_new_card_can_carry_over_the_timings_of_a_day_the_machine_was_quiet(tiny_checkpoint):
+    old = render_card(tiny_checkpoint, _report("sfa", 2), {"forward_ms": 14.5, "photo_12mp_ms": 124.2},
+                      int8=None)
+    slow_day = {"forward_ms": 38.8, "photo_12mp_ms": 317.5}
+    speed = carried_speed(old, "this machine ran 2.3 times slower today")
+    new = render_card(tiny_checkpoint, _report("sfa", 2), slow_day, carried_speed=speed)
+    timings = new.split("## Speed on the machine that made this card")[1].split("## Limits")[0]
+    assert "forward pass 14.5 ms" in timings and "124.2 ms" in timings and "38.8" not in timings
+    assert "Carried over unchanged from the previous card: this machine ran 2.3 times slower today." in timings
+    # Carried again, the mark is not repeated.
+    again = render_card(tiny_checkpoint, _report("sfa", 2), slow_day,
+                        carried_speed=carried_speed(new, "this machine ran 2.3 times slower today"))
+    assert again == new
+    with pytest.raises(ValueError, match="no speed section"):
+        carried_speed("# a card without timings", "why")
+
+
 @pytest.mark.needs_data
 def test_the_validation_report_scores_validation_photos_only_and_ranks_runs(shared_data, tiny_checkpoint, tmp_path,
                                                                             monkeypatch):
@@ -204,12 +221,16 @@ def test_the_validation_report_scores_validation_photos_only_and_ranks_runs(shar
                  "--out", str(out), "--device", "cpu"]) == 0
     report = json.loads((out / "report.json").read_text())
     splits = dataset_splits(shared_data)
-    assert report["split"] == "val" and list(report["sets"]) == ["ecu_subset", "lfw_groups", "lfw_crowds"]
+    # ECU's validation photos under coloured light as well; the clinical photos have no validation split.
+    assert report["split"] == "val" and list(report["sets"]) == ["ecu_subset", "lfw_groups", "lfw_crowds",
+                                                                 "ecu_coloured_light"]
     assert report["sets"]["ecu_subset"]["n"] == len(splits["ecu_subset"].val) == 12
+    assert report["sets"]["ecu_coloured_light"]["n"] == 12 * 4
     assert report["sets"]["lfw_groups"]["n"] == len(splits["lfw_parts"].val) // 25 == 20
     assert report["sets"]["lfw_crowds"]["n"] == len(splits["lfw_parts"].val) // 256 == 1
     assert "LFW's validation photos tiled 5 x 5" in (out / "report.md").read_text()
     assert "LFW's validation photos tiled 16 x 16 into 1280 px pictures" in (out / "report.md").read_text()
+    assert "ecu_subset's validation photos, each under four lights" in (out / "report.md").read_text()
 
     # Two runs: the copy whose ECU scores are raised ranks first, whatever order they are given in.
     better = json.loads(json.dumps(report))
@@ -222,7 +243,8 @@ def test_the_validation_report_scores_validation_photos_only_and_ranks_runs(shar
     table = subprocess.run([sys.executable, script, *paths], capture_output=True, text=True, check=True).stdout
     rows = [line for line in table.splitlines() if "report.json" in line]
     assert "better" in rows[0] and "ecu_subset skin / bg J" in table
-    assert "lfw_crowds" not in table  # left out of the score, so that it compares with earlier runs'
+    # Left out of the score, so that it compares with earlier runs'.
+    assert "lfw_crowds" not in table and "coloured_light" not in table
     best = subprocess.run([sys.executable, script, "--best", *paths], capture_output=True, text=True, check=True)
     assert best.stdout.strip() == paths[1]
 
