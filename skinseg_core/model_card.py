@@ -361,10 +361,11 @@ def carried_speed(card: str, why: str) -> str:
     section = card.split("## Speed on the machine that made this card", 1)
     if len(section) != 2:
         raise ValueError("the earlier card has no speed section to carry over")
-    paragraphs = [p for p in section[1].split("\n\n") if p.strip()]
-    timings = "\n\n".join(p.strip() for p in paragraphs[:2] if not p.lstrip().startswith(("int8", "##")))
-    body = "\n".join(line for line in timings.splitlines() if not line.startswith(_CARRIED_PREFIX)).strip("\n")
-    return f"{_CARRIED_PREFIX} {why}.*\n\n{body}"
+    # Its first paragraph, past the mark of an earlier carry-over: the int8 verdict and the limits follow it.
+    paragraphs = [p.strip() for p in section[1].split("\n\n") if p.strip() and not p.strip().startswith(_CARRIED_PREFIX)]
+    if not paragraphs or paragraphs[0].startswith("#"):
+        raise ValueError("the earlier card's speed section has no timings to carry over")
+    return f"{_CARRIED_PREFIX} {why}.*\n\n{paragraphs[0]}"
 
 
 def _photo_steps(benchmark: dict[str, Any]) -> str:
