@@ -72,7 +72,8 @@ def check_files(check: Check, exe: Path) -> None:
     print("bundle contents:", flush=True)
     inner = internal_dir(exe)
     check.require(exe.is_file() and os.access(exe, os.X_OK), f"the executable {exe}")
-    for name in ("skinseg-bundled.json", "skinseg-bundled.safetensors", "MODEL_CARD.md"):
+    for name in ("skinseg-bundled.json", "skinseg-bundled.safetensors", "skinseg-bundled-people.json",
+                 "skinseg-bundled-people.safetensors", "MODEL_CARD.md"):
         check.require((inner / "models" / name).is_file(), f"models/{name}")
     for size in ICON_SIZES:
         check.require((inner / "resources" / "icons" / f"skinseg-{size}.png").is_file(), f"icon {size} px")

@@ -32,6 +32,10 @@ log = logging.getLogger(__name__)
 
 FORMAT = "skinseg-model"
 FORMAT_VERSION = 1
+# A model file may name a second network of the same architecture, a model file of its own beside it, that runs on
+# photos of people instead of the first: {"file": "<name>.json", "min_face_share": s}, used where the first face
+# search finds a face at least s times the photo's width (docs/adr/0028).
+PEOPLE_KEY = "people_network"
 
 
 def checkpoint_paths(path: str | Path) -> tuple[Path, Path]:
@@ -60,6 +64,13 @@ class LoadedModel:
     info: dict[str, Any]
     config_path: Path
     weights_path: Path
+    # The network for photos of people (PEOPLE_KEY), loaded with the same checks; None where the file names none.
+    people: LoadedModel | None = None
+
+    @property
+    def people_min_face_share(self) -> float:
+        """The people network runs where a found face is at least this share of the photo's width."""
+        return float(self.info[PEOPLE_KEY]["min_face_share"]) if self.people is not None else 1.0
 
     @property
     def input_size(self) -> int:
@@ -241,7 +252,29 @@ def load_checkpoint(path: str | Path, *, verify_checksum: bool = True) -> Loaded
         )
     model.load_state_dict(state, strict=True)
     model.eval()
-    return LoadedModel(model=model, info=info, config_path=config_path, weights_path=weights_path)
+    people = _load_people(config_path, info, verify_checksum) if info.get(PEOPLE_KEY) else None
+    return LoadedModel(model=model, info=info, config_path=config_path, weights_path=weights_path, people=people)
+
+
+def _load_people(config_path: Path, info: dict[str, Any], verify_checksum: bool) -> LoadedModel:
+    entry = info[PEOPLE_KEY]
+    fix = (f"Set {PEOPLE_KEY} to null in {config_path.name} to run without it, or reinstall the model's files.")
+    try:
+        file_name, share = str(entry["file"]), float(entry["min_face_share"])
+    except (KeyError, TypeError, ValueError) as error:
+        raise CheckpointError(f"{config_path} has a damaged {PEOPLE_KEY} entry ({entry!r}). {fix}") from error
+    # A plain file name beside the config: a model file cannot point anywhere else on the disk.
+    if Path(file_name).name != file_name or not 0.0 < share <= 1.0:
+        raise CheckpointError(f"{config_path} has a damaged {PEOPLE_KEY} entry ({entry!r}). {fix}")
+    path = config_path.parent / file_name
+    if not path.exists():
+        raise CheckpointError(f"{config_path.name} names a network for photos of people, {file_name}, which is "
+                              f"missing from {config_path.parent}. Copy it there with its .safetensors file. {fix}")
+    people = load_checkpoint(path, verify_checksum=verify_checksum)
+    if people.people is not None or people.info.get("model") != info.get("model"):
+        raise CheckpointError(f"{file_name} is not a network for photos of people of the model in "
+                              f"{config_path.name}: its architecture differs. {fix}")
+    return people
 
 
 def load_weights_into(model: torch.nn.Module, path: str | Path) -> dict[str, Any]:

@@ -68,7 +68,7 @@ def _train_part(data_root: str | Path, work: str | Path, pretrained: Path, fold:
                 backgrounds: Path | None, device: str, on_progress, seed: int) -> Path:
     return train_bundled(data_root, Path(work) / f"fold{fold}", device=device,
                          clinical_exclude={p.stem for p in held_out}, on_progress=on_progress, pretrained=pretrained,
-                         backgrounds=backgrounds, seed=seed)
+                         backgrounds=backgrounds, seed=seed, people=False)
 
 
 def clinical_kfold(data_root: str | Path, work: str | Path, pretrained: Path, k: int = 3,

@@ -112,6 +112,13 @@ class Segmenter:
         if onnx_file is not None and backend != "onnx":
             raise ValueError("onnx_file needs the ONNX backend")
         self._onnx = OnnxRunner(onnx_file or cached_export(self.loaded)) if backend == "onnx" else None
+        # The network for photos of people, if the model file names one: it is chosen by the first face search, so
+        # it runs only with the face colour gate (docs/adr/0028). With `onnx_file` it stays at fp32.
+        people = self.loaded.people if self.face_gate is not None else None
+        self.people_model = people.model.to(self.device).eval() if people is not None else None
+        if self.people_model is not None and self.device.type in ("cpu", "cuda"):
+            self.people_model.to(memory_format=torch.channels_last)
+        self._people_onnx = OnnxRunner(cached_export(people)) if people is not None and backend == "onnx" else None
 
     @property
     def device_description(self) -> str:
@@ -147,30 +154,43 @@ class Segmenter:
             inputs = torch.cat([inputs, torch.flip(inputs, dims=[3])])
         return inputs
 
+    def is_people_photo(self, rgb: np.ndarray, first: list) -> bool:
+        """Whether `rgb` goes to the network for photos of people: the model has one and the first face search found
+        a face at least `people_min_face_share` of the photo's width (a portrait or a few people, not a crowd)."""
+        if self.people_model is None or not first:
+            return False
+        return max(box[2] for box in first) >= self.loaded.people_min_face_share * rgb.shape[1]
+
     @torch.inference_mode()
-    def network_probabilities(self, rgb: np.ndarray) -> np.ndarray:
-        """uint8 [H, W, 3] -> float32 [S, S] probabilities at the network's input size S."""
-        prob = scores_to_probabilities(self._scores(self.network_inputs(rgb))).float()
+    def network_probabilities(self, rgb: np.ndarray, people: bool = False) -> np.ndarray:
+        """uint8 [H, W, 3] -> float32 [S, S] probabilities at the network's input size S; `people`: from the network
+        for photos of people (`is_people_photo`) instead of the model's first network."""
+        if people and self.people_model is None:
+            raise ValueError("this model has no network for photos of people")
+        prob = scores_to_probabilities(self._scores(self.network_inputs(rgb), people)).float()
         if self.tta:
             prob = (prob[0:1] + torch.flip(prob[1:2], dims=[3])) / 2
         return prob[0, 0].cpu().numpy()
 
-    def _scores(self, inputs: torch.Tensor) -> torch.Tensor:
-        if self._onnx is not None:
-            return torch.from_numpy(self._onnx(inputs.contiguous().numpy()))
-        return self.model(inputs)
+    def _scores(self, inputs: torch.Tensor, people: bool = False) -> torch.Tensor:
+        onnx = self._people_onnx if people else self._onnx
+        if onnx is not None:
+            return torch.from_numpy(onnx(inputs.contiguous().numpy()))
+        return (self.people_model if people else self.model)(inputs)
 
     def compact_probabilities(self, rgb: np.ndarray) -> np.ndarray:
         """uint8 [H, W, 3] -> float32 map that `predict_photo` resizes to the full size: the network's S x S map, or
         its refinement with the photo at up to 2S on the long side (the photo's aspect ratio); then the face colour
         gate, if any (with the gate, a photo with a face and a colour cast is re-balanced first)."""
-        first = None
+        first, people = None, False
         if self.face_gate is not None:
             # The first face search needs no map: where it finds a face, a colour cast is undone before the network
-            # sees the photo (colour_balance.py); a close-up has no face and is left as it is.
+            # sees the photo (colour_balance.py), and a photo of people with a large enough face goes to the network
+            # for such photos, if the model has one; a close-up has no face and is left as it is.
             first = self.face_gate.first_faces(rgb)
             rgb = self.face_gate.balanced(rgb, first)
-        compact = self.network_probabilities(rgb)
+            people = self.is_people_photo(rgb, first)
+        compact = self.network_probabilities(rgb, people)
         if self.guided_filter is not None:
             compact = refine_map(rgb, compact, self.guided_filter, self.refine_long_side)
         if self.face_gate is not None:

@@ -101,6 +101,13 @@ def render_card(model_json: Path, report: dict[str, Any], benchmark: dict[str, A
               if info["face_colour_gate"].get("balance_radius") else "")
            + ")" if info.get("face_colour_gate") else ""),
         f"- GFLOPs per forward pass: {forward_gflops(model, size):.2f} at {size} px",
+        *([f"- Network for photos of people: a second set of weights of the same architecture, "
+           f"`{loaded.people.weights_path.name}` ({loaded.people.weights_path.stat().st_size / 1e6:.2f} MB, sha256 "
+           f"`{loaded.people.info['weights_sha256'][:16]}…`), runs instead of the first where the first face search "
+           f"finds a face at least {loaded.people_min_face_share:.0%} of the photo's width (a portrait or a few "
+           "people, never a close-up or a crowd): the first network tuned on the public sets alone and blended with "
+           "it (stage 4 below), which calls less of such photos' clothing and hair skin and would call the clinical "
+           "photos worse; one network runs per photo; docs/adr/0028"] if loaded.people is not None else []),
         "",
         "## Training data",
         "",
@@ -133,6 +140,11 @@ def render_card(model_json: Path, report: dict[str, Any], benchmark: dict[str, A
          if "clinical polish" in training.get("stages", {}) else
          "Recipe (two stages, see `skinseg_core/recipes.py`): pretraining on the public sets with fixed shares per "
          "epoch, then fine-tuning on the clinical photos mixed with the public sets:"),
+        *(["",
+           f"Stage 4 (`people`): the network for photos of people, the shipped weights tuned on the public sets alone "
+           f"(stage 1's shares and settings at a lower rate, from the shipped weights) and blended "
+           f"{training['stages']['people']['blend']:g} with them (docs/adr/0028)."]
+          if "people" in training.get("stages", {}) else []),
         "",
         "```json",
         json.dumps(training.get("stages", {}), indent=2),
@@ -218,11 +230,16 @@ def render_card(model_json: Path, report: dict[str, Any], benchmark: dict[str, A
            "a dark lesion joined to dark hair above the face can be taken with the hair (docs/adr/0023, 0024)."
            if info.get("face_colour_gate") else ""),
         *(["- The face colour gate can take diseased skin at the edge of the skin around a face (hairline, ears, "
-           "neck): with clinical lesions pasted on and around LFW test faces, 0.921 of their pixels are called skin "
-           "against 0.973 without the gate, and 0.844 of those outside the face box against 0.962 "
-           "(`benchmarks/lesions_on_faces.py`; the hair step moved these by under 0.001, the colour balance step "
-           "from 0.926 and 0.851). A lesion inside the face's "
-           "ellipse or enclosed by skin stays skin. "
+           "neck): with clinical lesions pasted on and around LFW test faces, "
+           + ("0.884 of their pixels are called skin against 0.973 without the gate, and 0.796 of those outside the "
+              "face box against 0.962 (`benchmarks/lesions_on_faces.py`; the network for photos of people, which runs "
+              "on these photos, moved them from 0.921 and 0.844, the colour balance step from 0.926 and 0.851, the "
+              "hair step by under 0.001; docs/adr/0028). "
+              if loaded.people is not None else
+              "0.921 of their pixels are called skin against 0.973 without the gate, and 0.844 of those outside the "
+              "face box against 0.962 (`benchmarks/lesions_on_faces.py`; the hair step moved these by under 0.001, "
+              "the colour balance step from 0.926 and 0.851). ")
+           + "A lesion inside the face's ellipse or enclosed by skin stays skin. "
            "`skinseg predict --no-face-gate` turns it off, and so does the app's Segmentation › Face Colour Gate."]
          if info.get("face_colour_gate") else []),
         "- The clinical set is small (15 photos, mostly close-ups); background rejection on clinical photos is "
@@ -236,12 +253,16 @@ def render_card(model_json: Path, report: dict[str, Any], benchmark: dict[str, A
         "shipped weights (the blend under Recipe), LFW test skin Jaccard falls 0.712 -> 0.647 and ECU 0.675 -> "
         "0.600, while the clinical k-fold rises 0.882 -> 0.927 (docs/adr/0012, measured before the guided filter); "
         "on faces as small as in group photos the polish helps instead (lfw_groups 0.477 -> 0.565), so the trade "
-        "cannot be avoided by choosing the weights per photo (docs/adr/0013).",
+        "cannot be avoided by choosing the weights by the photo's share of skin (docs/adr/0013)"
+        + ("; choosing them by the size of the faces found avoids part of it: the network for photos of people "
+           "runs where a face is large, and close-ups and crowds keep the polished network (docs/adr/0028)."
+           if loaded.people is not None else "."),
         "- The guided filter sharpens edges and takes spill off hair and clothing beside the skin, but it cannot "
         "undo what the network calls skin with confidence (a red scarf, red hair: docs/adr/0014).",
         "- On web photos of people the default threshold (0.5) still over-calls skin (hair, white clothing): raising "
         "it to 0.6-0.7 with the app's threshold slider suits such photos better (with the guided filter and the "
-        "face colour gate, ECU test 0.700 -> 0.721-0.723, LFW 0.717 -> 0.736-0.747; docs/adr/0023-0025), while "
+        "face colour gate, ECU test 0.700 -> 0.721-0.723, LFW 0.717 -> 0.736-0.747, measured before the network "
+        "for photos of people; docs/adr/0023-0025), while "
         "close-ups and clinical photos are best at 0.5 or below (clinical background Jaccard 0.520 at 0.5, 0.461 at "
         "0.55). Steps after the network that take more of it away (weak parts of the mask, a per-photo colour "
         "model, a search for profile and tilted faces) were measured and take skin too, so they do not run "
@@ -249,7 +270,8 @@ def render_card(model_json: Path, report: dict[str, Any], benchmark: dict[str, A
         "- Coloured light (ecu_coloured_light, clinical_coloured_light): under a 4000 K lamp with the camera left at "
         "daylight the network calls much of a scene skin. The colour balance step gives back part of it where a "
         "face is found (ECU test skin Jaccard in daylight 0.700; under the lamp 0.473 without the step, 0.547 with "
-        "it), and nothing to a lamp on one side and daylight on the other (0.502), which no single gain undoes; "
+        "it; measured before the network for photos of people, which raised the four lights together from 0.615 to "
+        "0.656), and nothing to a lamp on one side and daylight on the other (0.502), which no single gain undoes; "
         "the model stays above both colour rules. Cool and green light cost the web photos little and the clinical "
         "backgrounds more (0.520 -> 0.396 / 0.445): a close-up has no face, so it is never re-balanced, since from "
         "colour alone a close-up of skin cannot be told from a scene under a warm lamp (docs/adr/0027).",

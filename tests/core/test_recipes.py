@@ -68,7 +68,7 @@ def test_bundled_recipe_runs_all_three_stages_from_the_command_line(shared_data,
 
     quick = TrainSettings(epochs=1, patience=1, batch_size=2, learning_rate=1e-3, steps_per_epoch=1, num_workers=0,
                           augmentation="paper")
-    for name in ("PRETRAIN", "FINETUNE", "POLISH"):
+    for name in ("PRETRAIN", "FINETUNE", "POLISH", "PEOPLE"):
         stage = getattr(recipes, name)
         # The recipe's own colour settings (colour dropout needs the absolute colour channels in that stage).
         colour_dropout = stage.settings.colour_dropout if name != "PRETRAIN" or absolute_from == 1 else 0.0
@@ -91,7 +91,7 @@ def test_bundled_recipe_runs_all_three_stages_from_the_command_line(shared_data,
     assert shipped.face_colour_gate == recipes.FACE_COLOUR_GATE
     training = shipped.info["training"]
     assert training["absolute_colour_from_stage"] == absolute_from
-    assert set(training["stages"]) == {"pretraining", "fine-tuning", "clinical polish"}
+    assert set(training["stages"]) == {"pretraining", "fine-tuning", "clinical polish", "people"}
     # The shipped weights are stage 2 and 3 blended as recorded: the recipe's blend unless it cost the public
     # validation photos too much (docs/adr/0017).
     polish = training["stages"]["clinical polish"]
@@ -105,6 +105,14 @@ def test_bundled_recipe_runs_all_three_stages_from_the_command_line(shared_data,
                        load_checkpoint(out / "polish" / "best.json").model, polish["blend"])
     for key, value in expected.state_dict().items():
         assert torch.allclose(value, shipped.model.state_dict()[key]), key
+    # Stage 4, the network for photos of people: the shipped network tuned on the public sets, blended with it, in
+    # its own model file beside the model's, which names it (docs/adr/0028).
+    assert shipped.people is not None and shipped.people_min_face_share == recipes.PEOPLE_MIN_FACE_SHARE
+    assert shipped.people.config_path == out / "skinseg-bundled-people.json"
+    people_expected = blended(shipped.model, load_checkpoint(out / "people" / "best.json").model, recipes.PEOPLE_BLEND)
+    for key, value in people_expected.state_dict().items():
+        assert torch.allclose(value, shipped.people.model.state_dict()[key]), key
+    assert training["stages"]["people"]["blend"] == recipes.PEOPLE_BLEND
     # Stage 3's validation scores are not a blend's: a blended model file files them as stage 3's.
     assert ("stage 3 before blending" in shipped.info["metrics"]) == (polish["blend"] < 1.0)
     stage1_settings = json.loads((out / "pretrain" / "config.json").read_text())["settings"]
@@ -132,8 +140,8 @@ def test_bundled_recipe_runs_all_three_stages_from_the_command_line(shared_data,
         moved = load_checkpoint(other / "skinseg-bundled.json")
         assert moved.info["training"]["seed"] == 1
         assert [moved.info["training"]["stages"][s]["settings"]["seed"] for s in ("pretraining", "fine-tuning",
-                "clinical polish")] == [getattr(recipes, n).settings.seed + recipes.STAGE_SEED_STRIDE
-                                        for n in ("PRETRAIN", "FINETUNE", "POLISH")]
+                "clinical polish", "people")] == [getattr(recipes, n).settings.seed + recipes.STAGE_SEED_STRIDE
+                                                  for n in ("PRETRAIN", "FINETUNE", "POLISH", "PEOPLE")]
         assert any(not torch.equal(v, moved.model.state_dict()[k]) for k, v in shipped.model.state_dict().items())
 
 

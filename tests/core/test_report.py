@@ -42,6 +42,15 @@ def test_model_card_holds_the_numbers_it_is_given(tiny_checkpoint):
     card = render_card(tiny_checkpoint, report, {"forward_ms": 12.5, "photo_12mp_ms": 99.0, "backend": "onnx"})
     assert "For research use only" in card and "Fitzpatrick17k" not in card.split("## Results")[1]
     assert "0.800 ± 0.100" in card and "12.5 ms" in card and "99.0 ms" in card
+    assert "Network for photos of people" not in card
+
+
+def test_model_card_describes_the_network_for_photos_of_people(tmp_path):
+    from tests.core.test_people_network import _with_people
+
+    card = render_card(_with_people(tmp_path, share=0.2), _report("sfa", 2), {"forward_ms": 1.0})
+    line = next(line for line in card.splitlines() if line.startswith("- Network for photos of people"))
+    assert "`tiny-people.safetensors`" in line and "at least 20% of the photo's width" in line
 
 
 METHODS = ("model", "kovac-rgb", "chai-ngan-ycrcb")
