@@ -133,7 +133,9 @@ def render_card(model_json: Path, report: dict[str, Any], benchmark: dict[str, A
            "with no face or body to give context."]
           if training.get("stages", {}).get("fine-tuning", {}).get("settings", {}).get("closeups") else []),
         "",
-        ("Recipe (three stages, see `skinseg_core/recipes.py`): pretraining on the public sets with fixed shares per "
+        ("Recipe (three stages"
+         + (" and a fourth for photos of people, below" if "people" in training.get("stages", {}) else "")
+         + ", see `skinseg_core/recipes.py`): pretraining on the public sets with fixed shares per "
          "epoch, fine-tuning on the clinical photos mixed with the public sets, then a short clinical polish on the "
          "clinical photos alone with the pixels stage 2 still got wrong weighted up"
          f"{_blend_note(training)}:"
