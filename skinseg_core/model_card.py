@@ -273,7 +273,7 @@ def render_card(model_json: Path, report: dict[str, Any], benchmark: dict[str, A
         "daylight the network calls much of a scene skin. The colour balance step gives back part of it where a "
         "face is found (ECU test skin Jaccard in daylight 0.700; under the lamp 0.473 without the step, 0.547 with "
         "it; measured before the network for photos of people, which raised the four lights together from 0.615 to "
-        "0.656), and nothing to a lamp on one side and daylight on the other (0.502), which no single gain undoes; "
+        "0.656 and the lamp to 0.609), and nothing to a lamp on one side and daylight on the other (0.502), which no single gain undoes; "
         "the model stays above both colour rules. Cool and green light cost the web photos little and the clinical "
         "backgrounds more (0.520 -> 0.396 / 0.445): a close-up has no face, so it is never re-balanced, since from "
         "colour alone a close-up of skin cannot be told from a scene under a warm lamp (docs/adr/0027).",
