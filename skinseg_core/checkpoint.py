@@ -261,10 +261,11 @@ def _load_people(config_path: Path, info: dict[str, Any], verify_checksum: bool)
     fix = (f"Set {PEOPLE_KEY} to null in {config_path.name} to run without it, or reinstall the model's files.")
     try:
         file_name, share = str(entry["file"]), float(entry["min_face_share"])
-    except (KeyError, TypeError, ValueError) as error:
-        raise CheckpointError(f"{config_path} has a damaged {PEOPLE_KEY} entry ({entry!r}). {fix}") from error
-    # A plain file name beside the config: a model file cannot point anywhere else on the disk.
-    if Path(file_name).name != file_name or not 0.0 < share <= 1.0:
+        # A plain file name beside the config: a model file cannot point anywhere else on the disk.
+        valid = Path(file_name).name == file_name and 0.0 < share <= 1.0
+    except (KeyError, TypeError, ValueError):
+        valid = False
+    if not valid:
         raise CheckpointError(f"{config_path} has a damaged {PEOPLE_KEY} entry ({entry!r}). {fix}")
     path = config_path.parent / file_name
     if not path.exists():
