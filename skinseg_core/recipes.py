@@ -365,12 +365,13 @@ def train_bundled(data_root: str | Path, out: str | Path, device: str = "auto",
                         face_colour_gate=FACE_COLOUR_GATE.to_dict())
     extra: dict[str, Any] = {}
     people_stage = seeded(PEOPLE, seed)
+    # How stage 4 ran, recorded in both model files.
+    people_record = {"shares": people_stage.shares, "settings": people_stage.settings.to_dict(), "blend": PEOPLE_BLEND}
     if people:
         people_net = train_people(splits, shipped, out / "people", people_stage, torch_device, on_progress)
         people_json = save_checkpoint(people_net, out / f"{BUNDLED_MODEL_NAME}{PEOPLE_SUFFIX}.json", CheckpointMeta(
             name=f"{BUNDLED_MODEL_NAME}{PEOPLE_SUFFIX}", **run_settings,
-            training={"recipe": "bundled", "stage": "people", "seed": seed, "shares": people_stage.shares,
-                      "settings": people_stage.settings.to_dict(), "blend": PEOPLE_BLEND}))
+            training={"recipe": "bundled", "stage": "people", "seed": seed, **people_record}))
         extra[PEOPLE_KEY] = {"file": people_json.name, "min_face_share": PEOPLE_MIN_FACE_SHARE}
     training = {
         "recipe": "bundled",
@@ -384,8 +385,7 @@ def train_bundled(data_root: str | Path, out: str | Path, device: str = "auto",
                                     "mistake_weight": MISTAKE_WEIGHT, "blend": blend, "blend_ceiling": POLISH_BLEND,
                                     "public_cost_limit": POLISH_PUBLIC_COST, "blend_public_scores": blend_scores}}
                if USE_POLISH else {}),
-            **({"people": {"shares": people_stage.shares, "settings": people_stage.settings.to_dict(),
-                           "blend": PEOPLE_BLEND, "min_face_share": PEOPLE_MIN_FACE_SHARE}} if people else {}),
+            **({"people": {**people_record, "min_face_share": PEOPLE_MIN_FACE_SHARE}} if people else {}),
         },
         "test_time_flip": TEST_TIME_FLIP,
         "guided_filter": GUIDED_FILTER.to_dict(),
