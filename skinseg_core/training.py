@@ -41,6 +41,7 @@ from skinseg_core.decoys import DecoyDataset
 from skinseg_core.errors import DataError, SkinSegError
 from skinseg_core.losses import jaccard_loss
 from skinseg_core.metrics import Counts, confusion, summarize
+from skinseg_core.mixed_light import MixedLightDataset
 from skinseg_core.models import SegmentationNet, scores_to_probabilities
 from skinseg_core.preprocess import NETWORK_CHANNELS, model_input
 from skinseg_core.skin_tone import SkinToneDataset
@@ -81,6 +82,10 @@ class TrainSettings:
     # decoys.py): skin-coloured clothes, hair and walls, which web photos show and the training photos rarely do.
     # Not in the bundled recipe: at 0.3 in stage 2 the network called less skin everywhere (docs/adr/0013).
     decoys: float = 0.0
+    # Share of training items lit by two lights fading into each other, a lamp on one side and daylight on the other
+    # (see mixed_light.py), which no single colour gain undoes. Not in the bundled recipe: at 0.2-0.4 in stage 4 it moved
+    # the validation photos under such light less than another seed did (docs/adr/0030).
+    mixed_light: float = 0.0
     # Validate and keep an exponential moving average of the weights (this factor per step; 0: off) instead of the
     # last step's weights: one epoch's last batches then move the kept model less (docs/adr/0016).
     weight_average: float = 0.0
@@ -306,7 +311,7 @@ def learning_rate_at(settings: TrainSettings, progress: float) -> float:
 # Settings added after run folders already existed, with the value that means "not used": left out of the fingerprint
 # at that value, so that a run started by an earlier version (an interrupted fine-tuning, a recipe stage) resumes.
 _LATER_SETTINGS = {"colour_dropout": 0.0, "skin_tone": 0.0, "decoys": 0.0, "weight_average": 0.0,
-                   "background_jaccard": 0.0}
+                   "background_jaccard": 0.0, "mixed_light": 0.0}
 
 
 def _fingerprint(payload: dict[str, Any]) -> str:
@@ -461,6 +466,8 @@ def fit(
         train_set = DecoyDataset(train_set, settings.decoys)
     if settings.skin_tone > 0:
         train_set = SkinToneDataset(train_set, settings.skin_tone)
+    if settings.mixed_light > 0:
+        train_set = MixedLightDataset(train_set, settings.mixed_light)
     val_set = SkinDataset(list(val_pairs), input_size, transform=eval_transform(input_size), cache_long_side=cache)
     generator = torch.Generator().manual_seed(settings.seed + state["epochs_done"])
     num_samples = (settings.steps_per_epoch or math.ceil(len(train_set) / settings.batch_size)) * settings.batch_size

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
 import pytest
+import torch
 
 from skinseg_core.checkpoint import CheckpointMeta, save_checkpoint
+from skinseg_core.data import RecolouredDataset, SamplePair, SkinDataset, folder_pairs, split_pairs
 from skinseg_core.models import build_model
+from skinseg_core.training import TrainSettings, fit, run_fit
+from tests.conftest import write_disc_set
 
 TINY = {"widths": (4, 8, 12), "fc_dim": 8, "fc_grid": 2, "input_size": 32}
 
@@ -25,6 +30,54 @@ def tiny_model(arch: str = "dense-res-unet", **overrides):
 def tiny_checkpoint(tmp_path: Path) -> Path:
     """A random-weight tiny Dense Residual U-Net saved in the SkinSeg model format; returns its .json path."""
     return save_checkpoint(tiny_model(), tmp_path / "models" / "tiny.json", CheckpointMeta(name="tiny"))
+
+
+def training_inputs(tmp_path: Path, setting: str, channels: slice = slice(None), **model_overrides
+                    ) -> dict[float, list[torch.Tensor]]:
+    """The input batches a tiny network sees in one 2-step training epoch on a disc set, with the training setting
+    `setting` (a share of items: skin_tone, decoys, mixed_light) at 0 and at 1, the same seed for both; each run's
+    config must record the share. `channels`: which input channels to keep."""
+    train, val = split_pairs(folder_pairs(write_disc_set(tmp_path / "discs")), 0.25, seed=0)
+    seen: dict[float, list[torch.Tensor]] = {}
+    for share in (0.0, 1.0):
+        torch.manual_seed(0)
+        model = tiny_model(**model_overrides)
+        batches = seen.setdefault(share, [])
+        model.register_forward_pre_hook(lambda module, args, b=batches: b.append(args[0][:, channels].detach().clone())
+                                        if module.training else None)
+        settings = TrainSettings(epochs=1, patience=2, batch_size=2, learning_rate=0.01, augmentation="paper",
+                                 steps_per_epoch=2, num_workers=0, **{setting: share})
+        run_fit(fit(tmp_path / f"run{share}", model, train, val, settings))
+        config = json.loads((tmp_path / f"run{share}" / "config.json").read_text())
+        assert config["settings"][setting] == share
+    return seen
+
+
+@pytest.fixture
+def discs(tmp_path: Path) -> list[SamplePair]:
+    """A small set of disc photos and masks (96 px)."""
+    return folder_pairs(write_disc_set(tmp_path / "discs", size=96))
+
+
+def recoloured_items(wrapper: type[RecolouredDataset], pairs: list[SamplePair], size: int = 64
+                     ) -> list[tuple[tuple[torch.Tensor, ...], tuple[torch.Tensor, ...]]]:
+    """Each item of a re-colouring training wrapper (skin tone, decoys, mixed light) at share 1 beside the same item
+    unwrapped, both drawn with one seed. Checks on the way that masks and loss weights pass through unchanged, that
+    share 0 changes nothing and that a share outside 0-1 is refused."""
+    base = SkinDataset(pairs, size, cache_long_side=96, weights=[2.0] * len(pairs))
+    wrapped = wrapper(base, probability=1.0)
+    wrapped.reseed(4)
+    base.reseed(4)
+    items = []
+    for i in range(len(base)):
+        item, plain = wrapped[i], base[i]
+        assert torch.equal(item[1], plain[1]) and torch.equal(item[2], plain[2]), "masks and weights pass through"
+        items.append((item, plain))
+    off = wrapper(base, probability=0.0)
+    assert all(torch.equal(off[i][0], base[i][0]) for i in range(len(base)))
+    with pytest.raises(ValueError, match="between 0 and 1"):
+        wrapper(base, probability=1.5)
+    return items
 
 
 def copy_pairs(source: Path, dest: Path, stems: list[str] | None = None, limit: int | None = None) -> Path:

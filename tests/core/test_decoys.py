@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
-import json
-
 import numpy as np
-import pytest
 import torch
 
-from skinseg_core.data import SkinDataset, folder_pairs, split_pairs
 from skinseg_core.decoys import DEFAULT_SKIN, DecoyDataset, decoy_region, paint_decoy, random_decoy, skin_colour
-from skinseg_core.training import TrainSettings, fit, run_fit
-from tests.conftest import disc_mask, write_disc_set
+from tests.conftest import disc_mask
 
-from .conftest import tiny_model
+from .conftest import recoloured_items, training_inputs
 
 SIZE = 64
 LIGHT_SKIN = np.array([0.86, 0.70, 0.60], np.float32)
@@ -84,42 +79,11 @@ def test_random_decoys_vary_in_colour_and_leave_the_skin_exactly_as_it_was():
     assert max(reds) - min(reds) > 0.3, "melanin and blood shift the decoys' colour"
 
 
-@pytest.fixture
-def discs(tmp_path):
-    return folder_pairs(write_disc_set(tmp_path / "discs", size=96))
-
-
 def test_dataset_paints_the_drawn_items_and_keeps_masks_and_weights(discs):
-    base = SkinDataset(discs, SIZE, cache_long_side=96, weights=[2.0] * len(discs))
-    decoyed = DecoyDataset(base, probability=1.0)
-    decoyed.reseed(4)
-    base.reseed(4)
-    for i in range(len(base)):
-        image, mask, weight = decoyed[i]
-        plain = base[i]
-        assert torch.equal(mask, plain[1]) and torch.equal(weight, plain[2])
+    for (image, _, _), plain in recoloured_items(DecoyDataset, discs):
         background = plain[1][0] < 0.5
         assert not torch.allclose(image[:, background], plain[0][:, background]), "the background is painted"
-    off = DecoyDataset(base, probability=0.0)
-    assert all(torch.equal(off[i][0], base[i][0]) for i in range(len(base)))
-    with pytest.raises(ValueError, match="between 0 and 1"):
-        DecoyDataset(base, probability=1.5)
-
-
 def test_decoys_setting_changes_what_the_network_sees_in_training(tmp_path):
-    pairs = folder_pairs(write_disc_set(tmp_path / "discs"))
-    train, val = split_pairs(pairs, 0.25, seed=0)
-    seen: dict[float, list[torch.Tensor]] = {}
-    for share in (0.0, 1.0):
-        torch.manual_seed(0)
-        model = tiny_model()
-        batches: list[torch.Tensor] = seen.setdefault(share, [])
-        model.register_forward_pre_hook(lambda module, args, b=batches: b.append(args[0].detach().clone())
-                                        if module.training else None)
-        settings = TrainSettings(epochs=1, patience=2, batch_size=2, learning_rate=0.01, augmentation="paper",
-                                 steps_per_epoch=2, decoys=share, num_workers=0)
-        run_fit(fit(tmp_path / f"run{share}", model, train, val, settings))
-        config = json.loads((tmp_path / f"run{share}" / "config.json").read_text())
-        assert config["settings"]["decoys"] == share
+    seen = training_inputs(tmp_path, "decoys")
     assert len(seen[0.0]) == len(seen[1.0]) == 2
     assert not all(torch.allclose(a, b) for a, b in zip(seen[0.0], seen[1.0]))

@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-import json
-
 import numpy as np
-import pytest
 import torch
 
-from skinseg_core.data import SkinDataset, folder_pairs, split_pairs
+from skinseg_core.data import SkinDataset
 from skinseg_core.skin_tone import BLOOD_RANGE, MELANIN_RANGE, SkinToneDataset, random_pigments, retone_skin
-from skinseg_core.training import TrainSettings, fit, run_fit
-from tests.conftest import disc_mask, write_disc_set
+from tests.conftest import disc_mask
 
-from .conftest import tiny_model
+from .conftest import recoloured_items, training_inputs
 
 SIZE = 64
 LIGHT_SKIN = np.array([0.86, 0.70, 0.60], np.float32)  # a type II cheek
@@ -69,27 +65,10 @@ def test_patchy_pigments_vary_across_the_skin_within_range():
     assert np.ptp(toned[0, 25:40, 25:40]) > 0.02, "a patchy tone leaves lighter and darker parts"
 
 
-@pytest.fixture
-def discs(tmp_path):
-    return folder_pairs(write_disc_set(tmp_path / "discs", size=96))
-
-
 def test_dataset_retones_the_drawn_items_and_keeps_masks_and_weights(discs):
-    base = SkinDataset(discs, SIZE, cache_long_side=96, weights=[2.0] * len(discs))
-    toned = SkinToneDataset(base, probability=1.0)
-    toned.reseed(4)
-    for i in range(len(base)):
-        image, mask, weight = toned[i]
-        plain = base[i]
-        assert torch.equal(mask, plain[1]) and torch.equal(weight, plain[2])
+    for (image, _, _), plain in recoloured_items(SkinToneDataset, discs):
         skin = plain[1][0] > 0
         assert not torch.allclose(image[:, skin], plain[0][:, skin]), "the skin is re-coloured"
-    off = SkinToneDataset(base, probability=0.0)
-    assert all(torch.equal(off[i][0], base[i][0]) for i in range(len(base)))
-    with pytest.raises(ValueError, match="between 0 and 1"):
-        SkinToneDataset(base, probability=-0.1)
-
-
 def test_reseeding_repeats_the_draws(discs):
     toned = SkinToneDataset(SkinDataset(discs, SIZE, cache_long_side=96), probability=0.5)
     toned.reseed(9)
@@ -99,20 +78,7 @@ def test_reseeding_repeats_the_draws(discs):
 
 
 def test_skin_tone_setting_recolours_what_the_network_sees_in_training(tmp_path):
-    pairs = folder_pairs(write_disc_set(tmp_path / "discs"))
-    train, val = split_pairs(pairs, 0.25, seed=0)
-    seen: dict[float, list[torch.Tensor]] = {}
-    for share in (0.0, 1.0):
-        torch.manual_seed(0)
-        model = tiny_model(absolute_colour=True)
-        batches: list[torch.Tensor] = seen.setdefault(share, [])
-        model.register_forward_pre_hook(lambda module, args, b=batches: b.append(args[0][:, 6:].detach().clone())
-                                        if module.training else None)
-        settings = TrainSettings(epochs=1, patience=2, batch_size=2, learning_rate=0.01, augmentation="paper",
-                                 steps_per_epoch=2, skin_tone=share, num_workers=0)
-        run_fit(fit(tmp_path / f"run{share}", model, train, val, settings))
-        config = json.loads((tmp_path / f"run{share}" / "config.json").read_text())
-        assert config["settings"]["skin_tone"] == share
+    seen = training_inputs(tmp_path, "skin_tone", channels=slice(6, None), absolute_colour=True)
     # Same photos and augmentations drawn; with the setting on, the absolute colour the network reads differs.
     assert len(seen[0.0]) == len(seen[1.0]) == 2
     assert not all(torch.allclose(a, b) for a, b in zip(seen[0.0], seen[1.0]))
