@@ -9,17 +9,17 @@ bundled recipe does not use it (docs/adr/0030).
 
 Each item drawn gets a light field: the colours of two black bodies, a lamp (LAMP_KELVIN) and daylight or shade
 (DAYLIGHT_KELVIN), or now and then a green fluorescent tube in the lamp's place, as gains on linear RGB relative to D65
-(albumentations' Planckian table, the one its PlanckianJitter uses), softened by a drawn strength. They fade into each
-other along a drawn direction over a drawn width, or from a drawn point outwards (a lamp in the frame's corner). The
-mask is unchanged: light does not change what is skin. The evaluation's lights (lighting.py) are fixed and fade left to
-right; these are drawn from a wider family, so the check is not the training light.
+(BLACK_BODY: the table albumentations' PlanckianJitter uses, which transforms.py applies to whole photos), softened by
+a drawn strength. They fade into each other along a drawn direction over a drawn width, or from a drawn point
+outwards (a lamp in the frame's corner). The mask is unchanged: light does not change what is skin. The evaluation's
+lights (lighting.py) are fixed and fade left to right; these are drawn from a wider family, so the check is not the
+training light.
 """
 
 from __future__ import annotations
 
 import cv2
 import numpy as np
-from albumentations.augmentations.pixel.functional import PLANCKIAN_COEFFS
 
 from skinseg_core.data import RecolouredDataset
 from skinseg_core.skin_tone import SRGB_GAMMA
@@ -33,15 +33,36 @@ GREEN_TUBE = np.array([0.88, 1.0, 0.85], np.float32)  # linear gains of an old f
 GREEN_SHARE = 0.2  # share of fields whose first light is that tube instead of a lamp
 RADIAL_SHARE = 0.3  # share of fields that fade outwards from a point instead of across the frame
 FADE_WIDTH = (0.3, 1.5)  # of the frame's extent along the fade
-_TABLE = PLANCKIAN_COEFFS["blackbody"]
+# RGB chromaticity of black bodies, Kelvin: (r, g, b); copied from albumentations 2.0 (`PLANCKIAN_COEFFS["blackbody"]`,
+# Zini et al. 2022), whose module path is not public, so that a new albumentations cannot move it away from training.
+BLACK_BODY: dict[int, tuple[float, float, float]] = {
+    3_500: (0.6281, 0.4241, 0.1665),
+    4_000: (0.5919, 0.4372, 0.2513),
+    4_500: (0.5623, 0.4457, 0.3154),
+    5_000: (0.5376, 0.4515, 0.3672),
+    5_500: (0.5163, 0.4555, 0.4103),
+    6_000: (0.4979, 0.4584, 0.4468),
+    6_500: (0.4816, 0.4604, 0.4782),
+    7_000: (0.4672, 0.4619, 0.5053),
+    7_500: (0.4542, 0.4630, 0.5289),
+    8_000: (0.4426, 0.4638, 0.5497),
+    8_500: (0.4320, 0.4644, 0.5681),
+    9_000: (0.4223, 0.4648, 0.5844),
+    9_500: (0.4135, 0.4651, 0.5990),
+    10_000: (0.4054, 0.4653, 0.6121),
+    10_500: (0.3980, 0.4654, 0.6239),
+    11_000: (0.3911, 0.4655, 0.6346),
+    11_500: (0.3847, 0.4656, 0.6444),
+    12_000: (0.3787, 0.4656, 0.6532),
+}
 
 
 def white_gains(kelvin: float) -> np.ndarray:
     """float32 [3] linear RGB gains of a black body at `kelvin` against D65 (6500 K), the largest 1."""
-    temps = np.array(sorted(_TABLE), np.float32)
-    coeffs = np.array([_TABLE[int(t)] for t in temps], np.float32)
+    temps = np.array(sorted(BLACK_BODY), np.float32)
+    coeffs = np.array([BLACK_BODY[int(t)] for t in temps], np.float32)
     colour = np.array([np.interp(kelvin, temps, coeffs[:, c]) for c in range(3)], np.float32)
-    gains = colour / np.array(_TABLE[6500], np.float32)
+    gains = colour / np.array(BLACK_BODY[6500], np.float32)
     return gains / gains.max()
 
 
