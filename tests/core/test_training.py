@@ -98,7 +98,8 @@ def test_a_run_from_before_the_later_settings_existed_still_resumes(synthetic_fo
             break
     # Rewrite the folder as the version before the settings existed wrote it: none of them in the settings, and the fingerprint over that.
     config = json.loads((run / "config.json").read_text())
-    for later in ("colour_dropout", "skin_tone", "decoys", "weight_average", "background_jaccard", "mixed_light"):
+    for later in ("colour_dropout", "skin_tone", "decoys", "weight_average", "background_jaccard", "mixed_light",
+                  "lesion_spots"):
         del config["settings"][later]
     payload = {k: v for k, v in config.items() if k not in ("meta", "fingerprint")}
     old = hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[:16]
@@ -112,7 +113,7 @@ def test_a_run_from_before_the_later_settings_existed_still_resumes(synthetic_fo
     assert [r.epoch for r in resumed if r.event == "epoch"] == [2] and result.epochs_run == 2
     # With either setting in use it is a different run.
     for later in ({"colour_dropout": 0.5}, {"skin_tone": 0.5}, {"decoys": 0.5}, {"weight_average": 0.9},
-                  {"background_jaccard": 1.0}, {"mixed_light": 0.5}):
+                  {"background_jaccard": 1.0}, {"mixed_light": 0.5}, {"lesion_spots": 0.5}):
         with pytest.raises(SkinSegError, match="holds a different training run"):
             run_fit(fit(run, tiny_model(absolute_colour=True), train, val, TrainSettings(
                 epochs=2, batch_size=2, augmentation="paper", steps_per_epoch=1, **later)))
