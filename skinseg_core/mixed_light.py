@@ -55,13 +55,13 @@ BLACK_BODY: dict[int, tuple[float, float, float]] = {
     11_500: (0.3847, 0.4656, 0.6444),
     12_000: (0.3787, 0.4656, 0.6532),
 }
+_KELVINS = np.array(sorted(BLACK_BODY), np.float32)
+_COLOURS = np.array([BLACK_BODY[int(k)] for k in _KELVINS], np.float32)
 
 
 def white_gains(kelvin: float) -> np.ndarray:
     """float32 [3] linear RGB gains of a black body at `kelvin` against D65 (6500 K), the largest 1."""
-    temps = np.array(sorted(BLACK_BODY), np.float32)
-    coeffs = np.array([BLACK_BODY[int(t)] for t in temps], np.float32)
-    colour = np.array([np.interp(kelvin, temps, coeffs[:, c]) for c in range(3)], np.float32)
+    colour = np.array([np.interp(kelvin, _KELVINS, _COLOURS[:, c]) for c in range(3)], np.float32)
     gains = colour / np.array(BLACK_BODY[6500], np.float32)
     return gains / gains.max()
 

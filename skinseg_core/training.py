@@ -317,8 +317,7 @@ def learning_rate_at(settings: TrainSettings, progress: float) -> float:
 # Settings added after run folders already existed, with the value that means "not used": left out of the fingerprint
 # at that value, so that a run started by an earlier version (an interrupted fine-tuning, a recipe stage) resumes.
 _LATER_SETTINGS = {"colour_dropout": 0.0, "skin_tone": 0.0, "decoys": 0.0, "weight_average": 0.0,
-                   "background_jaccard": 0.0, "mixed_light": 0.0,
-                   "lesion_spots": 0.0}
+                   "background_jaccard": 0.0, "mixed_light": 0.0, "lesion_spots": 0.0}
 
 
 def _fingerprint(payload: dict[str, Any]) -> str:

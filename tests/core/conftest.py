@@ -6,6 +6,7 @@ import json
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
@@ -13,9 +14,18 @@ from skinseg_core.checkpoint import CheckpointMeta, save_checkpoint
 from skinseg_core.data import RecolouredDataset, SamplePair, SkinDataset, folder_pairs, split_pairs
 from skinseg_core.models import build_model
 from skinseg_core.training import TrainSettings, fit, run_fit
-from tests.conftest import write_disc_set
+from tests.conftest import disc_mask, write_disc_set
 
 TINY = {"widths": (4, 8, 12), "fc_dim": 8, "fc_grid": 2, "input_size": 32}
+LIGHT_SKIN = np.array([0.86, 0.70, 0.60], np.float32)  # sRGB, a type II cheek
+
+
+def skin_disc(radius: float, background: np.ndarray, size: int = 64) -> tuple[np.ndarray, np.ndarray]:
+    """A photo for the re-colouring tests: float32 [3,size,size] RGB, a LIGHT_SKIN disc of `radius` in the middle on
+    a flat `background` colour, and its float32 [size,size] 0/1 mask."""
+    mask = disc_mask(size, size // 2, size // 2, radius)
+    image = np.where(mask[None], LIGHT_SKIN[:, None, None], np.asarray(background, np.float32)[:, None, None])
+    return image.astype(np.float32), mask.astype(np.float32)
 
 
 def tiny_model(arch: str = "dense-res-unet", **overrides):
@@ -35,7 +45,7 @@ def tiny_checkpoint(tmp_path: Path) -> Path:
 def training_inputs(tmp_path: Path, setting: str, channels: slice = slice(None), **model_overrides
                     ) -> dict[float, list[torch.Tensor]]:
     """The input batches a tiny network sees in one 2-step training epoch on a disc set, with the training setting
-    `setting` (a share of items: skin_tone, decoys, mixed_light) at 0 and at 1, the same seed for both; each run's
+    `setting` (a share of items: skin_tone, decoys, mixed_light, lesion_spots) at 0 and at 1, the same seed for both; each run's
     config must record the share. `channels`: which input channels to keep."""
     train, val = split_pairs(folder_pairs(write_disc_set(tmp_path / "discs")), 0.25, seed=0)
     seen: dict[float, list[torch.Tensor]] = {}
@@ -61,7 +71,7 @@ def discs(tmp_path: Path) -> list[SamplePair]:
 
 def recoloured_items(wrapper: type[RecolouredDataset], pairs: list[SamplePair], size: int = 64
                      ) -> list[tuple[tuple[torch.Tensor, ...], tuple[torch.Tensor, ...]]]:
-    """Each item of a re-colouring training wrapper (skin tone, decoys, mixed light) at share 1 beside the same item
+    """Each item of a re-colouring training wrapper (skin tone, decoys, mixed light, lesion spots) at share 1 beside the same item
     unwrapped, both drawn with one seed. Checks on the way that masks and loss weights pass through unchanged, that
     share 0 changes nothing and that a share outside 0-1 is refused."""
     base = SkinDataset(pairs, size, cache_long_side=96, weights=[2.0] * len(pairs))

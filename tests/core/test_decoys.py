@@ -6,21 +6,18 @@ import numpy as np
 import torch
 
 from skinseg_core.decoys import DEFAULT_SKIN, DecoyDataset, decoy_region, paint_decoy, random_decoy, skin_colour
-from tests.conftest import disc_mask
 
-from .conftest import recoloured_items, training_inputs
+from .conftest import LIGHT_SKIN, recoloured_items, skin_disc, training_inputs
 
 SIZE = 64
-LIGHT_SKIN = np.array([0.86, 0.70, 0.60], np.float32)
 BLUE_JACKET = np.array([0.20, 0.30, 0.75], np.float32)
 
 
 def _photo() -> tuple[np.ndarray, np.ndarray]:
-    mask = disc_mask(SIZE, 32, 32, 14)
-    image = np.where(mask[None], LIGHT_SKIN[:, None, None], BLUE_JACKET[:, None, None]).astype(np.float32)
+    image, mask = skin_disc(14, BLUE_JACKET, SIZE)
     # A fold in the jacket: a darker band, which the decoy must keep.
     image[:, 4:8, :] *= 0.5
-    return image, mask.astype(np.float32)
+    return image, mask
 
 
 def _hue_distance_to_skin(rgb: np.ndarray) -> float:

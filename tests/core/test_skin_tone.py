@@ -9,17 +9,14 @@ from skinseg_core.data import SkinDataset
 from skinseg_core.skin_tone import BLOOD_RANGE, MELANIN_RANGE, SkinToneDataset, random_pigments, retone_skin
 from tests.conftest import disc_mask
 
-from .conftest import recoloured_items, training_inputs
+from .conftest import LIGHT_SKIN, recoloured_items, skin_disc, training_inputs
 
 SIZE = 64
-LIGHT_SKIN = np.array([0.86, 0.70, 0.60], np.float32)  # a type II cheek
 WALL = np.array([0.30, 0.50, 0.70], np.float32)
 
 
 def _photo() -> tuple[np.ndarray, np.ndarray]:
-    mask = disc_mask(SIZE, 32, 32, 18)
-    image = np.where(mask[None], LIGHT_SKIN[:, None, None], WALL[:, None, None]).astype(np.float32)
-    return image, mask.astype(np.uint8)
+    return skin_disc(18, WALL, SIZE)
 
 
 def test_more_melanin_darkens_skin_into_brown_and_less_pales_it():
