@@ -387,18 +387,27 @@ def test_100_megapixel_jpeg_stays_small_in_memory(tmp_path: Path) -> None:
     pixels[:, :6000] = (200, 80, 40)  # BGR: left half blue-ish in RGB terms is (40, 80, 200)
     assert cv2.imwrite(str(path), pixels, [cv2.IMWRITE_JPEG_QUALITY, 50])
     del pixels
-    # A fresh process, so ru_maxrss measures this read alone; warnings are errors so a Pillow
-    # DecompressionBombWarning (100 MP > Pillow's 89 MP default) would fail the test.
+    # A fresh process, so its peak memory measures this read alone; warnings are errors so a Pillow
+    # DecompressionBombWarning (100 MP > Pillow's 89 MP default) would fail the test. On Linux the peak is VmHWM,
+    # which belongs to the process's own memory map: ru_maxrss carries the parent's peak over at exec (the test
+    # session's, 2 GB by now), which would hide any growth.
     script = textwrap.dedent(
         f"""
-        import json, resource, sys, warnings
+        import json, re, resource, sys, warnings
+        from pathlib import Path
         warnings.simplefilter("error")
         from PIL import Image
         from skinseg_core.imageio import read_photo
-        scale = 1 if sys.platform == "darwin" else 1024  # ru_maxrss: bytes on macOS, KiB on Linux
-        before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * scale
+
+        def peak():
+            status = Path("/proc/self/status")
+            if status.exists():
+                return int(re.search(r"VmHWM:\\s+(\\d+) kB", status.read_text()).group(1)) * 1024
+            return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # bytes on macOS
+
+        before = peak()
         photo = read_photo({str(path)!r}, min_long_side=1024)
-        after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * scale
+        after = peak()
         print(json.dumps({{"growth": after - before, "shape": photo.rgb.shape, "full": photo.full_size,
                           "left": photo.rgb[300, 100].tolist(), "right": photo.rgb[300, 900].tolist(),
                           "limit": Image.MAX_IMAGE_PIXELS}}))
