@@ -22,6 +22,8 @@ Before all that, before the network even, a photo where the first face search fi
 lies far outside that of the training photos of people is re-balanced (colour_balance.py, docs/adr/0027): under a
 warm lamp the network calls walls and clothing skin, and the gate's colour model, fitted to a face in the same light,
 cannot take them away.
+A photo lit by a lamp on one side and a window on the other is first levelled toward one light there
+(docs/adr/0031).
 
 Measured on the shipped model and its validation splits: 0.775 -> 0.800, the group pictures 0.566 -> 0.649; pasted
 lesions near faces called skin 0.926 against 0.973 (benchmarks/lesions_on_faces.py, docs/adr/0023).
@@ -35,7 +37,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from skinseg_core.colour_balance import rebalance
+from skinseg_core.colour_balance import rebalance, rebalance_across
 from skinseg_core.colour_model import gaussian_distance, lab
 from skinseg_core.face_hair import hair_out
 from skinseg_core.faces import (DETECT_LONG_SIDE, FIRST_PASS_MIN_FACE_PX, SMALL_FACE_LONG_SIDE, Box, detect_faces,
@@ -78,21 +80,31 @@ class FaceColourGate:
     balance_radius: float = 2.0
     balance_centre: tuple[float, float] = (0.0953, -0.0658)
     balance_inverse_covariance: tuple[tuple[float, float], tuple[float, float]] = ((114.25, 58.79), (58.79, 186.44))
+    # ... and before that, a photo whose light's colour changes from its left edge to its right further than this
+    # (Mahalanobis) from the training photos of people's is levelled toward them (a lamp on one side, a window on the
+    # other; docs/adr/0031; 0: off). Fitted by the same script.
+    slope_radius: float = 2.0
+    slope_centre: tuple[float, float] = (0.0169, 0.0029)
+    slope_inverse_covariance: tuple[tuple[float, float], tuple[float, float]] = ((41.9, 13.97), (13.97, 45.0))
 
     def __post_init__(self) -> None:
         if not (self.distance > 0 and self.softness > 0 and 0 < self.inner <= 1 and self.min_pixels >= 1
                 and self.regularisation > 0 and self.detect_long_side >= 64 and 0 < self.give_back_share <= 1
                 and 0 <= self.raise_to <= 1 and self.hair_margin >= 0
                 and (self.small_face_long_side == 0 or self.small_face_long_side > self.detect_long_side)
-                and self.balance_radius >= 0 and len(self.balance_centre) == 2
-                and np.shape(self.balance_inverse_covariance) == (2, 2)
-                and np.all(np.linalg.eigvalsh(np.asarray(self.balance_inverse_covariance, float)) > 0)):
+                and all(radius >= 0 and len(centre) == 2 and _positive_definite(inverse)
+                        for radius, centre, inverse in self._ranges())):
             raise ValueError(f"face colour gate settings out of range: {self}")
+
+    def _ranges(self) -> tuple[tuple[float, tuple, tuple], ...]:
+        return ((self.balance_radius, self.balance_centre, self.balance_inverse_covariance),
+                (self.slope_radius, self.slope_centre, self.slope_inverse_covariance))
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
-        data["balance_centre"] = list(self.balance_centre)
-        data["balance_inverse_covariance"] = [list(row) for row in self.balance_inverse_covariance]
+        for kind in ("balance", "slope"):
+            data[f"{kind}_centre"] = list(data[f"{kind}_centre"])
+            data[f"{kind}_inverse_covariance"] = [list(row) for row in data[f"{kind}_inverse_covariance"]]
         return data
 
     @classmethod
@@ -105,12 +117,10 @@ class FaceColourGate:
                    # measured defaults.
                    hair_margin=float(data.get("hair_margin", cls.hair_margin)),
                    small_face_long_side=int(data.get("small_face_long_side", cls.small_face_long_side)),
-                   # ... and those written before colour_balance.py the range fitted then.
-                   balance_radius=float(data.get("balance_radius", cls.balance_radius)),
-                   balance_centre=tuple(float(v) for v in data.get("balance_centre", cls.balance_centre)),
-                   balance_inverse_covariance=tuple(
-                       tuple(float(v) for v in row)
-                       for row in data.get("balance_inverse_covariance", cls.balance_inverse_covariance)))
+                   # ... and those written before colour_balance.py (or its left-right slope) the ranges fitted then.
+                   **{key: _range_value(key, data.get(key, getattr(cls, key)))
+                      for kind in ("balance", "slope")
+                      for key in (f"{kind}_radius", f"{kind}_centre", f"{kind}_inverse_covariance")})
 
     @property
     def read_long_side(self) -> int:
@@ -135,12 +145,31 @@ class FaceColourGate:
                                           FIRST_PASS_MIN_FACE_PX)
 
     def balanced(self, rgb: np.ndarray, first: list[Box]) -> np.ndarray:
-        """`rgb` with its colour balance brought back toward the people photos' (colour_balance.py) when the first
-        search found a face in it; otherwise `rgb` itself."""
-        if not first or self.balance_radius <= 0:
+        """`rgb` with the change of its light's colour from left to right, then its colour balance, brought back
+        toward the people photos' (colour_balance.py) when the first search found a face in it; otherwise `rgb`
+        itself."""
+        if not first:
             return rgb
-        return rebalance(rgb, np.asarray(self.balance_centre), np.asarray(self.balance_inverse_covariance),
-                         self.balance_radius)
+        if self.slope_radius > 0:
+            rgb = rebalance_across(rgb, np.asarray(self.slope_centre), np.asarray(self.slope_inverse_covariance),
+                                   self.slope_radius)
+        if self.balance_radius > 0:
+            rgb = rebalance(rgb, np.asarray(self.balance_centre), np.asarray(self.balance_inverse_covariance),
+                            self.balance_radius)
+        return rgb
+
+
+def _positive_definite(matrix: Any) -> bool:
+    return np.shape(matrix) == (2, 2) and bool(np.all(np.linalg.eigvalsh(np.asarray(matrix, float)) > 0))
+
+
+def _range_value(key: str, value: Any) -> Any:
+    """A colour balance range's setting from a model file, as the dataclass holds it."""
+    if key.endswith("_radius"):
+        return float(value)
+    if key.endswith("_centre"):
+        return tuple(float(v) for v in value)
+    return tuple(tuple(float(v) for v in row) for row in value)
 
 
 def gate_map(rgb: np.ndarray, prob: np.ndarray, faces: list[Box], settings: FaceColourGate) -> np.ndarray:

@@ -53,6 +53,27 @@ def test_model_card_describes_the_network_for_photos_of_people(tmp_path):
     assert "`tiny-people.safetensors`" in line and "at least 20% of the photo's width" in line
 
 
+def test_model_card_describes_the_colour_balance_steps_the_model_file_asks_for(tiny_checkpoint, tmp_path):
+    from dataclasses import replace
+
+    from skinseg_core.checkpoint import CheckpointMeta, load_checkpoint, save_checkpoint
+    from skinseg_core.face_colour import FaceColourGate
+
+    network = load_checkpoint(tiny_checkpoint).model
+
+    def described(gate: FaceColourGate) -> str:
+        model = save_checkpoint(network, tmp_path / "gated.json", CheckpointMeta(name="tiny",
+                                                                                 face_colour_gate=gate.to_dict()))
+        card = render_card(model, _report("sfa", 2), {"forward_ms": 1.0})
+        return next(line for line in card.splitlines() if line.startswith("- Input:"))
+
+    both = described(replace(FaceColourGate(), slope_radius=2.5))
+    assert "re-balanced before the network" in both and "beyond Mahalanobis distance 2.5" in both
+    assert "levelled" in both and "docs/adr/0031" in both
+    one_light = described(replace(FaceColourGate(), slope_radius=0.0))
+    assert "re-balanced before the network" in one_light and "levelled" not in one_light
+
+
 METHODS = ("model", "kovac-rgb", "chai-ngan-ycrcb")
 
 
