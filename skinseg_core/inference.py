@@ -194,7 +194,11 @@ class Segmenter:
         if self.guided_filter is not None:
             compact = refine_map(rgb, compact, self.guided_filter, self.refine_long_side)
         if self.face_gate is not None:
-            compact = gate_map(rgb, compact, self.face_gate.faces(rgb, compact, first), self.face_gate)
+            # A photo of people (a face at least people_min_face_share wide) is not searched again for faces too
+            # small for the first search: on 61 such photos read at 800 px it found none, and it took up to 128 ms
+            # (docs/adr/0032). Close-ups, group photos and crowds are.
+            faces = first if people else self.face_gate.faces(rgb, compact, first)
+            compact = gate_map(rgb, compact, faces, self.face_gate)
         return compact
 
     def predict_photo(self, photo: Photo) -> Prediction:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -171,3 +173,24 @@ def test_onnx_backend_when_the_fc_grid_does_not_divide_the_bottleneck(tmp_path):
     by_torch = Segmenter(model_path, device="cpu", backend="torch").probabilities(path)
     by_onnx = Segmenter(model_path, device="cpu", backend="onnx").probabilities(path)
     assert np.abs(by_onnx - by_torch).max() < 1e-4
+
+
+def test_the_photo_of_a_person_benchmark_enlarges_to_12_mp_keeping_the_face_and_names_a_missing_photo(tmp_path, capsys):
+    import runpy
+    import sys
+
+    import cv2
+
+    script = runpy.run_path(str(Path(__file__).parents[2] / "benchmarks" / "photo_of_a_person.py"))
+    portrait = np.zeros((500, 300, 3), np.uint8)  # taller than wide: a 4:3 crop would cut its top off
+    written = cv2.imread(str(script["enlarged"](portrait, tmp_path / "big.jpg")))
+    height, width = written.shape[:2]
+    assert abs(height * width - 12e6) < 0.01 * 12e6 and abs(height / width - 500 / 300) < 0.01
+    argv = sys.argv
+    sys.argv = ["photo_of_a_person.py", "--data-root", str(tmp_path)]
+    try:
+        with pytest.raises(SystemExit):
+            script["main"]()
+    finally:
+        sys.argv = argv
+    assert "--data-root pointing at the shared data" in capsys.readouterr().err

@@ -93,6 +93,19 @@ def test_photos_with_a_large_enough_face_go_to_the_network_for_people(tmp_path, 
         assert (segmenter.compact_probabilities(rgb).min() > 0.99) == expected
 
 
+def test_a_photo_of_people_is_not_searched_again_for_small_faces_and_a_group_photo_is(tmp_path, monkeypatch):
+    import skinseg_core.face_colour as face_colour
+
+    segmenter = Segmenter(_with_people(tmp_path, share=0.15), device="cpu")
+    rgb = np.full((900, 1200, 3), 128, np.uint8)  # large enough for the second search (800 px)
+    searched = []
+    monkeypatch.setattr(face_colour, "detect_small_faces", lambda *args, **kwargs: searched.append(True) or [])
+    for faces in ([(500, 200, 200, 200)], [(100, 100, 60, 60), (400, 100, 60, 60)]):  # a portrait, a group
+        monkeypatch.setattr(FaceColourGate, "first_faces", lambda gate, image, faces=faces: faces)
+        segmenter.compact_probabilities(rgb)
+    assert searched == [True]  # the group photo's only
+
+
 def test_without_the_face_gate_or_a_people_network_the_first_network_runs(tmp_path, monkeypatch):
     ungated = Segmenter(_with_people(tmp_path), device="cpu", face_gate=False)
     assert ungated.people_model is None
