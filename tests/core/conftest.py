@@ -18,9 +18,10 @@ from tests.conftest import disc_mask, write_disc_set
 
 TINY = {"widths": (4, 8, 12), "fc_dim": 8, "fc_grid": 2, "input_size": 32}
 LIGHT_SKIN = np.array([0.86, 0.70, 0.60], np.float32)  # sRGB, a type II cheek
+BLUE_WALL = np.array([0.30, 0.50, 0.70], np.float32)  # sRGB, far from any skin
 
 
-def skin_disc(radius: float, background: np.ndarray, size: int = 64) -> tuple[np.ndarray, np.ndarray]:
+def skin_disc(radius: float, background: np.ndarray = BLUE_WALL, size: int = 64) -> tuple[np.ndarray, np.ndarray]:
     """A photo for the re-colouring tests: float32 [3,size,size] RGB, a LIGHT_SKIN disc of `radius` in the middle on
     a flat `background` colour, and its float32 [size,size] 0/1 mask."""
     mask = disc_mask(size, size // 2, size // 2, radius)

@@ -11,11 +11,10 @@ from skinseg_core.lesion_spots import LesionSpotDataset, random_spots, spot_regi
 from .conftest import LIGHT_SKIN, recoloured_items, skin_disc, training_inputs
 
 SIZE = 64
-WALL = np.array([0.30, 0.50, 0.70], np.float32)
 
 
 def _photo() -> tuple[np.ndarray, np.ndarray]:
-    return skin_disc(20, WALL, SIZE)
+    return skin_disc(20, size=SIZE)
 
 
 def test_a_spot_is_a_blob_of_about_its_radius_inside_the_skin():

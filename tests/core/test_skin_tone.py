@@ -12,11 +12,10 @@ from tests.conftest import disc_mask
 from .conftest import LIGHT_SKIN, recoloured_items, skin_disc, training_inputs
 
 SIZE = 64
-WALL = np.array([0.30, 0.50, 0.70], np.float32)
 
 
 def _photo() -> tuple[np.ndarray, np.ndarray]:
-    return skin_disc(18, WALL, SIZE)
+    return skin_disc(18, size=SIZE)
 
 
 def test_more_melanin_darkens_skin_into_brown_and_less_pales_it():
