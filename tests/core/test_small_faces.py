@@ -110,7 +110,7 @@ def test_a_crowd_of_small_faces_is_found_and_its_skin_called_as_in_a_single_port
     segmenter = Segmenter(None, device="cpu")
     photo = segmenter.read(picture)
     prob = Segmenter(None, device="cpu", face_gate=False).compact_probabilities(photo.rgb)  # the map the gate is given
-    first_only = faces.detect_faces(photo.rgb, DETECT_LONG_SIDE, faces.FIRST_PASS_MIN_FACE_PX)
+    first_only = segmenter.face_gate.first_faces(photo.rgb)
     both = segmenter.face_gate.faces(photo.rgb, prob)
     assert len(first_only) < 20 and len(both) > 150, (len(first_only), len(both))
     assert all(w < 2 * MIN_FACE_PX * 1280 / DETECT_LONG_SIDE for _, _, w, _ in both[len(first_only):])
