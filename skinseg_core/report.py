@@ -6,7 +6,8 @@ skin Jaccard and Dice, background Jaccard (how well non-skin is rejected), and o
 lesion pixels called skin (diseased skin is skin). Two more sets are built from LFW's test split: its photos tiled
 5 x 5 into 1250 px pictures, so that faces are as small as in group photos (group_pictures.py), and tiled 16 x 16 into
 1280 px pictures, faces about 30 px wide, as in a crowd or the back rows of a group photo. And ECU's and the clinical
-photos are scored again under coloured and mixed light (lighting.py).
+photos are scored again under coloured and mixed light (lighting.py), and ECU's photos cut below their faces are scored
+as photos of bodies, arms and hands with no face in view (body_crops.py).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from skinseg_core.baselines import COLOUR_RULES
+from skinseg_core.body_crops import body_pairs
 from skinseg_core.data import SamplePair
 from skinseg_core.group_pictures import tile_pairs
 from skinseg_core.imageio import read_mask, read_photo
@@ -45,6 +47,16 @@ TILED_SETS = {GROUP_SET: (GROUP_PER_SIDE, GROUP_CELL, "so that faces are as smal
 
 # Held-out photos under coloured and mixed light (lighting.py): the web photos of people, and the clinical photos.
 LIT_SETS = {"ecu_coloured_light": "ecu_subset", "clinical_coloured_light": "clinical_fitz17k"}
+
+
+# ... and the web photos of people cut below their faces: bodies, arms and hands with no face in view.
+BODY_SET = ("ecu_bodies", "ecu_subset")
+
+
+def body_description(split: str) -> str:
+    photos = "test" if split == "test" else "validation"
+    return (f"ecu_subset's {photos} photos cut a third of a face's height below their lowest face: bodies, arms and "
+            "hands with no face in view, on which the network for people does not run")
 
 
 def lit_description(split: str, source: str) -> str:
@@ -142,6 +154,11 @@ def bundled_report(model: str | Path | None, data_root: str | Path, device: str 
             report["sets"][name] = {**score_pairs(segmenter, relit_pairs(photos, Path(folder)), progress=progress,
                                                   label=name),
                                     "description": lit_description(split, source)}
+    name, source = BODY_SET
+    with tempfile.TemporaryDirectory(prefix="skinseg-bodies-") as folder:
+        report["sets"][name] = {**score_pairs(segmenter, body_pairs(getattr(splits[source], split), Path(folder)),
+                                              progress=progress, label=name),
+                                "description": body_description(split)}
     report["markdown"] = report_markdown(report)
     return report
 

@@ -253,7 +253,7 @@ def test_the_validation_report_scores_validation_photos_only_and_ranks_runs(shar
     splits = dataset_splits(shared_data)
     # ECU's validation photos under coloured light as well; the clinical photos have no validation split.
     assert report["split"] == "val" and list(report["sets"]) == ["ecu_subset", "lfw_groups", "lfw_crowds",
-                                                                 "ecu_coloured_light"]
+                                                                 "ecu_coloured_light", "ecu_bodies"]
     assert report["sets"]["ecu_subset"]["n"] == len(splits["ecu_subset"].val) == 12
     assert report["sets"]["ecu_coloured_light"]["n"] == 12 * 4
     assert report["sets"]["lfw_groups"]["n"] == len(splits["lfw_parts"].val) // 25 == 20
@@ -261,6 +261,9 @@ def test_the_validation_report_scores_validation_photos_only_and_ranks_runs(shar
     assert "LFW's validation photos tiled 5 x 5" in (out / "report.md").read_text()
     assert "LFW's validation photos tiled 16 x 16 into 1280 px pictures" in (out / "report.md").read_text()
     assert "ecu_subset's validation photos, each under four lights" in (out / "report.md").read_text()
+    # ECU's validation photos cut below their faces: all but one have enough rows below the face (measured 11).
+    assert 9 <= report["sets"]["ecu_bodies"]["n"] <= 12
+    assert "ecu_subset's validation photos cut a third of a face's height below" in (out / "report.md").read_text()
 
     # Two runs: the copy whose ECU scores are raised ranks first, whatever order they are given in.
     better = json.loads(json.dumps(report))
