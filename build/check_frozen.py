@@ -2,9 +2,9 @@
 
     python build/check_frozen.py [dist/skinseg/skinseg-app] [--photo FILE] [--xvfb] [--runs N] [--no-finetune]
 
-1. The bundle holds the bundled model and its card, the icons, the Qt plugins the app needs (window systems, image
-   formats, SVG icons) and torch_shm_manager, and none of what the spec leaves out; on Linux every library it ships
-   finds the Qt libraries it links to.
+1. The bundle holds the bundled model and its card, the face detectors, the icons, the Qt plugins the app needs
+   (window systems, image formats, SVG icons) and torch_shm_manager, and none of what the spec leaves out; on Linux
+   every library it ships finds the Qt libraries it links to.
 2. `skinseg-app --version` and `skinseg-app --cli --version` say the source's version.
 3. The app is started on a photo (a generated one unless --photo is given; it is copied first, since the app keeps
    its sidecar beside the photo) with --screenshot and --quit-after-segmentation, offscreen (or under Xvfb with
@@ -75,6 +75,8 @@ def check_files(check: Check, exe: Path) -> None:
     for name in ("skinseg-bundled.json", "skinseg-bundled.safetensors", "skinseg-bundled-people.json",
                  "skinseg-bundled-people.safetensors", "MODEL_CARD.md"):
         check.require((inner / "models" / name).is_file(), f"models/{name}")
+    for name in ("haarcascade_frontalface_alt2.xml", "haarcascade_profileface.xml"):  # the face colour gate's
+        check.require((inner / "cv2" / "data" / name).is_file(), f"cv2/data/{name}")
     for size in ICON_SIZES:
         check.require((inner / "resources" / "icons" / f"skinseg-{size}.png").is_file(), f"icon {size} px")
     plugins = inner / "PySide6" / "Qt" / "plugins"

@@ -21,6 +21,7 @@ from skinseg_core.checkpoint import LoadedModel, load_checkpoint
 from skinseg_core.devices import describe_device, resolve_device
 from skinseg_core.errors import CheckpointError, DeviceError
 from skinseg_core.face_colour import FaceColourGate, gate_map
+from skinseg_core.faces import detect_large_profiles
 from skinseg_core.imageio import Photo, read_photo
 from skinseg_core.models import scores_to_probabilities
 from skinseg_core.onnx_backend import OnnxRunner, cached_export, onnxruntime_available
@@ -156,10 +157,14 @@ class Segmenter:
 
     def is_people_photo(self, rgb: np.ndarray, first: list) -> bool:
         """Whether `rgb` goes to the network for photos of people: the model has one and the first face search found
-        a face at least `people_min_face_share` of the photo's width (a portrait or a few people, not a crowd)."""
-        if self.people_model is None or not first:
+        a face at least `people_min_face_share` of the photo's width (a portrait or a few people, not a crowd), or,
+        where it found no face, a face seen from the side as large (docs/adr/0035)."""
+        if self.people_model is None:
             return False
-        return max(box[2] for box in first) >= self.loaded.people_min_face_share * rgb.shape[1]
+        share = self.loaded.people_min_face_share
+        if not first:
+            return bool(detect_large_profiles(rgb, share))
+        return max(box[2] for box in first) >= share * rgb.shape[1]
 
     @torch.inference_mode()
     def network_probabilities(self, rgb: np.ndarray, people: bool = False) -> np.ndarray:
@@ -186,7 +191,8 @@ class Segmenter:
         if self.face_gate is not None:
             # The first face search needs no map: where it finds a face, a colour cast is undone before the network
             # sees the photo (colour_balance.py), and a photo of people with a large enough face goes to the network
-            # for such photos, if the model has one; a close-up has no face and is left as it is.
+            # for such photos, if the model has one (a face seen from the side counts for that alone: the gate and
+            # the colour balance learn from frontal faces); a close-up has no face and is left as it is.
             first = self.face_gate.first_faces(rgb)
             rgb = self.face_gate.balanced(rgb, first)
             people = self.is_people_photo(rgb, first)

@@ -112,7 +112,8 @@ def render_card(model_json: Path, report: dict[str, Any], benchmark: dict[str, A
            f"`{loaded.people.weights_path.name}` ({loaded.people.weights_path.stat().st_size / 1e6:.2f} MB, sha256 "
            f"`{loaded.people.info['weights_sha256'][:16]}…`), runs instead of the first where the first face search "
            f"finds a face at least {loaded.people_min_face_share:.0%} of the photo's width (a portrait or a few "
-           "people, never a close-up or a crowd): the first network tuned on the public sets alone and blended with "
+           "people, never a close-up or a crowd), or finds none but a face seen from the side is as large "
+           "(docs/adr/0035): the first network tuned on the public sets alone and blended with "
            "it (stage 4 below), which calls less of such photos' clothing and hair skin and would call the clinical "
            "photos worse; one network runs per photo; docs/adr/0028"] if loaded.people is not None else []),
         "",

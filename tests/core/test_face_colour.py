@@ -140,7 +140,7 @@ def test_a_model_file_gaining_the_gate_makes_its_cached_maps_again(tmp_path, tin
 
 
 def test_a_missing_face_detector_file_says_what_to_do(tmp_path, monkeypatch):
-    monkeypatch.setattr(faces, "cascade_path", lambda: tmp_path / "gone.xml")
+    monkeypatch.setattr(faces, "cascade_path", lambda name=faces.CASCADE_FILE: tmp_path / "gone.xml")
     monkeypatch.setattr(faces, "_local", threading.local())  # no detector loaded yet in this thread
     with pytest.raises(CheckpointError, match="face detector file .*gone.xml.*Reinstall.*--no-face-gate"):
         detect_faces(np.zeros((40, 40, 3), np.uint8))

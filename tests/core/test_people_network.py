@@ -86,6 +86,12 @@ def test_photos_with_a_large_enough_face_go_to_the_network_for_people(tmp_path, 
     assert _network_used(segmenter, rgb, [(100, 50, 45, 45)], monkeypatch) == [True]  # 45 px of 300: 0.15
     assert _network_used(segmenter, rgb, [(10, 10, 20, 20), (100, 50, 44, 44)], monkeypatch) == [False]  # a crowd
     assert _network_used(segmenter, rgb, [], monkeypatch) == [False]  # a close-up: no face
+    # No frontal face, but a face seen from the side as large (docs/adr/0035).
+    profiles = []
+    monkeypatch.setattr("skinseg_core.inference.detect_large_profiles",
+                        lambda image, share: profiles.append(share) or [(100, 50, 45, 45)])
+    assert _network_used(segmenter, rgb, [], monkeypatch) == [True] and profiles == [0.15]
+    assert _network_used(segmenter, rgb, [(10, 10, 20, 20)], monkeypatch) == [False] and profiles == [0.15]
     # What the user sees: with a portrait's face the map is the people network's (all skin), without one it is not.
     monkeypatch.undo()
     for faces, expected in (([(100, 50, 60, 60)], True), ([], False)):

@@ -51,6 +51,7 @@ def test_model_card_describes_the_network_for_photos_of_people(tmp_path):
     card = render_card(_with_people(tmp_path, share=0.2), _report("sfa", 2), {"forward_ms": 1.0})
     line = next(line for line in card.splitlines() if line.startswith("- Network for photos of people"))
     assert "`tiny-people.safetensors`" in line and "at least 20% of the photo's width" in line
+    assert "a face seen from the side is as large" in line
 
 
 def test_model_card_describes_the_colour_balance_steps_the_model_file_asks_for(tiny_checkpoint, tmp_path):

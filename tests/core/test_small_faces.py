@@ -36,7 +36,7 @@ class _RecordingCascade:
 @pytest.fixture
 def cascade(monkeypatch) -> _RecordingCascade:
     recording = _RecordingCascade()
-    monkeypatch.setattr(faces, "_cascade", lambda: recording)
+    monkeypatch.setattr(faces, "_cascade", lambda name=faces.CASCADE_FILE: recording)
     return recording
 
 
