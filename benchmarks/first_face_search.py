@@ -61,8 +61,9 @@ def main() -> int:
             "with a face found": found,
             "ms per photo": {label: round(1000 * s / len(pairs), 1) for label, s in seconds.items()},
             "time ratio, coarser / shipped": round(seconds[other] / seconds[shipped], 3),
-            "without a frontal face": {"photos": without_face, "with a large face seen from the side": with_profile,
-                                       "ms per photo for that search": round(1000 * profile_seconds / max(without_face, 1), 1)},
+            "without a frontal face": {
+                "photos": without_face, "with a large face seen from the side": with_profile,
+                "ms per photo for that search": round(1000 * profile_seconds / max(without_face, 1), 1)},
         }
         print(json.dumps({name: results[name]}), flush=True)
     return 0

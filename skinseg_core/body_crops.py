@@ -1,9 +1,10 @@
 """Photos of people with no face in view, for the report: ECU's photos cut below their faces, leaving bodies, arms and
 hands in real scenes.
 
-Why: users photograph bodies, hands and legs as well as faces. A photo in which the first face search finds no face
-gets neither the network for people (docs/adr/0028) nor the face colour gate (docs/adr/0023). So such photos need a
-check of their own, and none of the sets had one. ECU's photos show people in real scenes with all their skin marked.
+Why: users photograph bodies, hands and legs as well as faces. A photo in which no face is found (nor a large one
+seen from the side, docs/adr/0035) gets neither the network for people (docs/adr/0028) nor the face colour gate
+(docs/adr/0023). So such photos need a check of their own, and none of the sets had one. ECU's photos show people in
+real scenes with all their skin marked.
 
 Each photo is cut a third of a face's height below its lowest face, so the chin and neck go with the face. A crop is
 kept only if it has at least MIN_ROWS rows and no face is found in it. The cut uses `faces.detect_faces` with its

@@ -56,7 +56,7 @@ BODY_SET = ("ecu_bodies", "ecu_subset")
 def body_description(split: str) -> str:
     photos = "test" if split == "test" else "validation"
     return (f"ecu_subset's {photos} photos cut a third of a face's height below their lowest face: bodies, arms and "
-            "hands with no face in view, on which the network for people does not run")
+            "hands with no face in view")
 
 
 def lit_description(split: str, source: str) -> str:
