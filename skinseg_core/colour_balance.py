@@ -15,9 +15,10 @@ slopes, pulled in by the same rule with a gain that changes across the photo (do
 is undone: from top to bottom a photo's colours change with what it shows (a white wall above, a red shirt below), and
 correcting that slope wrecked such photos.
 
-It runs only on photos where the face search finds a face (the face colour gate's first search). A close-up of skin
-in white light has the same mean colour as a scene under a warm lamp, and 9 of the 15 clinical photos lie outside the
-people photos' range: "correcting" them wrecks them (clinical 0.971 / 0.520 -> 0.909 / 0.309, docs/adr/0027).
+It runs only on photos where the face search finds a face (the face colour gate's first search, or a large face
+seen from the side where the model has a network for photos of people, docs/adr/0035). A close-up of skin in white
+light has the same mean colour as a scene under a warm lamp, and 9 of the 15 clinical photos lie outside the people
+photos' range: "correcting" them wrecks them (clinical 0.971 / 0.520 -> 0.909 / 0.309, docs/adr/0027).
 """
 
 from __future__ import annotations

@@ -155,16 +155,24 @@ class Segmenter:
             inputs = torch.cat([inputs, torch.flip(inputs, dims=[3])])
         return inputs
 
-    def is_people_photo(self, rgb: np.ndarray, first: list) -> bool:
+    def profile_faces(self, rgb: np.ndarray, first: list) -> list:
+        """Where the first face search found no face in `rgb` (`first` is empty) and the model has a network for
+        photos of people: faces seen from the side at least `people_min_face_share` of the photo's width
+        (docs/adr/0035). Otherwise none."""
+        if first or self.people_model is None:
+            return []
+        return detect_large_profiles(rgb, self.loaded.people_min_face_share)
+
+    def is_people_photo(self, rgb: np.ndarray, first: list, profiles: list | None = None) -> bool:
         """Whether `rgb` goes to the network for photos of people: the model has one and the first face search found
         a face at least `people_min_face_share` of the photo's width (a portrait or a few people, not a crowd), or,
-        where it found no face, a face seen from the side as large (docs/adr/0035)."""
+        where it found no face, a face seen from the side as large (`profiles`: what `profile_faces` found, if it
+        already ran)."""
         if self.people_model is None:
             return False
-        share = self.loaded.people_min_face_share
         if not first:
-            return bool(detect_large_profiles(rgb, share))
-        return max(box[2] for box in first) >= share * rgb.shape[1]
+            return bool(self.profile_faces(rgb, first) if profiles is None else profiles)
+        return max(box[2] for box in first) >= self.loaded.people_min_face_share * rgb.shape[1]
 
     @torch.inference_mode()
     def network_probabilities(self, rgb: np.ndarray, people: bool = False) -> np.ndarray:
@@ -191,11 +199,13 @@ class Segmenter:
         if self.face_gate is not None:
             # The first face search needs no map: where it finds a face, a colour cast is undone before the network
             # sees the photo (colour_balance.py), and a photo of people with a large enough face goes to the network
-            # for such photos, if the model has one (a face seen from the side counts for that alone: the gate and
-            # the colour balance learn from frontal faces); a close-up has no face and is left as it is.
+            # for such photos, if the model has one; a close-up has no face and is left as it is. A large face seen
+            # from the side counts for both, not for the gate below, whose ellipse, hair step and colour sample were
+            # measured on frontal faces (docs/adr/0035).
             first = self.face_gate.first_faces(rgb)
-            rgb = self.face_gate.balanced(rgb, first)
-            people = self.is_people_photo(rgb, first)
+            profiles = self.profile_faces(rgb, first)
+            rgb = self.face_gate.balanced(rgb, first or profiles)
+            people = self.is_people_photo(rgb, first, profiles)
         compact = self.network_probabilities(rgb, people)
         if self.guided_filter is not None:
             compact = refine_map(rgb, compact, self.guided_filter, self.refine_long_side)

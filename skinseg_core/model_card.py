@@ -93,7 +93,8 @@ def render_card(model_json: Path, report: dict[str, Any], benchmark: dict[str, A
               "raised as well, and with several faces each face's own colour is raised in its own ellipse, so that "
               "a face of another skin tone than the rest of a group is called skin; docs/adr/0025"
               if info["face_colour_gate"].get("small_face_long_side") else "")
-           + ("; and where the first search finds a face, a photo whose colour balance (shades of grey, as "
+           + ("; and where the first search finds a face (or, with a network for photos of people, a large face seen "
+              "from the side; docs/adr/0035), a photo whose colour balance (shades of grey, as "
               "log(R/G) and log(B/G)) lies beyond Mahalanobis distance "
               f"{info['face_colour_gate']['balance_radius']:g} of the training photos of people's is re-balanced "
               "before the network, its distance d becoming r^2 / d, so that a warm lamp's cast is mostly undone and a "
