@@ -16,9 +16,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import cv2
+import numpy as np
 
 from skinseg_core.data import SamplePair
-from skinseg_core.faces import DETECT_LONG_SIDE, MIN_FACE_PX, SCALE_STEP, detect_faces
+from skinseg_core.faces import DETECT_LONG_SIDE, MIN_FACE_PX, SCALE_STEP, Box, detect_faces
 from skinseg_core.imageio import read_mask, read_photo, write_mask_png
 
 __all__ = ["BELOW_FACE", "MIN_ROWS", "body_pairs"]
@@ -27,7 +28,7 @@ BELOW_FACE = 1 / 3  # of the face's height: the chin and neck
 MIN_ROWS = 80
 
 
-def _faces(rgb) -> list:
+def _faces(rgb: np.ndarray) -> list[Box]:
     return detect_faces(rgb, DETECT_LONG_SIDE, MIN_FACE_PX, SCALE_STEP)
 
 

@@ -144,11 +144,12 @@ class FaceColourGate:
         return found + detect_small_faces(rgb, prob, found, self.small_face_long_side, self.detect_long_side,
                                           FIRST_PASS_MIN_FACE_PX)
 
-    def balanced(self, rgb: np.ndarray, first: list[Box]) -> np.ndarray:
+    def balanced(self, rgb: np.ndarray, faces: list[Box]) -> np.ndarray:
         """`rgb` with the change of its light's colour from left to right, then its colour balance, brought back
-        toward the people photos' (colour_balance.py) when the first search found a face in it; otherwise `rgb`
-        itself."""
-        if not first:
+        toward the people photos' (colour_balance.py) when a face was found in it (`faces`: the first search's, or a
+        large one seen from the side, docs/adr/0035); otherwise `rgb` itself. Only whether there is a face counts,
+        not where."""
+        if not faces:
             return rgb
         if self.slope_radius > 0:
             rgb = rebalance_across(rgb, np.asarray(self.slope_centre), np.asarray(self.slope_inverse_covariance),

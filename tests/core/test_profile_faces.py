@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 import pytest
 
 from skinseg_core import faces
 from skinseg_core.errors import CheckpointError
-from skinseg_core.faces import detect_large_profiles
 from skinseg_core.face_colour import FaceColourGate
+from skinseg_core.faces import detect_large_profiles
 from skinseg_core.imageio import Photo, read_mask, read_photo
 from skinseg_core.inference import Segmenter
 from skinseg_core.lighting import relight
@@ -87,14 +89,12 @@ def test_a_face_in_profile_under_a_warm_lamp_gets_the_colour_balance_step(shared
 
     assert len(photos) == 16
     balanced = mean_jaccard()
-    monkeypatch.setattr(FaceColourGate, "balanced", lambda gate, rgb, first: rgb)  # the step left out
+    monkeypatch.setattr(FaceColourGate, "balanced", lambda gate, rgb, found: rgb)  # the step left out
     unbalanced = mean_jaccard()
     assert balanced > unbalanced + 0.03, (balanced, unbalanced)
 
 
 def test_a_missing_profile_detector_file_says_what_to_do(tmp_path, monkeypatch):
-    import threading
-
     real = faces.cascade_path
     monkeypatch.setattr(faces, "cascade_path", lambda name=faces.CASCADE_FILE: (
         tmp_path / "gone.xml" if name == faces.PROFILE_CASCADE_FILE else real(name)))
