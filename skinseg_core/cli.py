@@ -534,8 +534,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("report", help="test scores of a model per held-out set next to two colour-rule baselines",
                        description="Scores the model and the Kovac RGB and Chai & Ngan YCrCb colour rules on LFW's "
-                       "test split, the held-out parts of SFA, abdomen and ECU, the clinical photos, and LFW's test "
-                       "photos tiled 5 x 5 (faces as small as in group photos), at full resolution, in one run.")
+                       "test split, the held-out parts of SFA, abdomen and ECU and the clinical photos; on LFW's test "
+                       "photos tiled 5 x 5 and 16 x 16 (faces as small as in group photos and crowds); on ECU's and "
+                       "the clinical photos under coloured and mixed light; and on ECU's photos cut below their faces "
+                       "(bodies, arms and hands with no face in view); at full resolution, in one run.")
     _add_model(p)
     p.add_argument("--data-root", type=Path, default=None, help="the shared data folder (default: ../shared/data)")
     p.add_argument("--out", type=Path, default=None, metavar="DIR", help="also write report.json and report.md here")
