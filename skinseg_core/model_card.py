@@ -9,7 +9,7 @@ from typing import Any
 
 from skinseg_core.checkpoint import load_checkpoint
 from skinseg_core.flops import count_parameters, forward_gflops
-from skinseg_core.report import CROWD_PER_SIDE, CROWD_SET, GROUP_PER_SIDE, GROUP_SET
+from skinseg_core.report import BODY_SET, CROWD_PER_SIDE, CROWD_SET, GROUP_PER_SIDE, GROUP_SET
 
 SET_TERMS = {
     "lfw_parts": "LFW Part Labels (Kae et al. 2013) on LFW-funneled: research use",
@@ -257,6 +257,7 @@ def render_card(model_json: Path, report: dict[str, Any], benchmark: dict[str, A
            + "A lesion inside the face's ellipse or enclosed by skin stays skin. "
            "`skinseg predict --no-face-gate` turns it off, and so does the app's Segmentation › Face Colour Gate."]
          if info.get("face_colour_gate") else []),
+        *_bodies_limit(report),
         "- The clinical set is small (15 photos, mostly close-ups); background rejection on clinical photos is "
         "measured on little background: 8 of the 15 reference masks have no background at all, and there a "
         "photo's background Jaccard is 1 when the model calls every pixel skin and 0 when it calls one pixel "
@@ -322,6 +323,25 @@ def _group_scale_note(report: dict[str, Any]) -> str:
              f"{CROWD_PER_SIDE} as {CROWD_SET}" if CROWD_SET in sets else "")
     return (f" (LFW's test photos: skin Jaccard {one:.3f} one by one, {grouped:.3f} tiled {GROUP_PER_SIDE} x "
             f"{GROUP_PER_SIDE} as {GROUP_SET}{crowd})")
+
+
+def _bodies_limit(report: dict[str, Any]) -> list[str]:
+    name = BODY_SET[0]
+    if name not in report["sets"]:
+        return []
+    methods = report["sets"][name]["methods"]
+
+    def scores(method: str) -> str:
+        summary = methods[method]["summary"]
+        return f"{summary['jaccard']['mean']:.3f} / {summary['background_jaccard']['mean']:.3f}"
+
+    return [f"- Photos of people with no face in view ({name}: bodies, arms and hands) get neither the network for "
+            "photos of people nor the face colour gate, and the first network, polished on clinical close-ups, calls "
+            f"skin-coloured clothing and clutter skin there (test skin / background Jaccard {scores('model')}, the "
+            f"Kovac rule {scores('kovac-rgb')}). The network for photos of people does better on them but loses "
+            "lesion pixels on wide clinical shots, and no cue found so far tells such photos from those (docs/adr/"
+            "0034); short fine-tunes of the first network with such photos lifted them past both colour rules but cost "
+            "the clinical photos and the crowd pictures (docs/adr/0036)."]
 
 
 def _table1_lines(table1: dict[str, Any]) -> list[str]:

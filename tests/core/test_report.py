@@ -159,6 +159,20 @@ def test_model_card_states_what_group_scale_costs(tiny_checkpoint):
     assert "one by one" not in without
 
 
+def test_model_card_states_what_photos_without_a_face_in_view_cost(tiny_checkpoint):
+    bodies = _set_result(18, mean=0.33)
+    kovac = bodies["methods"]["kovac-rgb"]["summary"]
+    kovac["background_jaccard"] = {**kovac["background_jaccard"], "mean": 0.79}  # the methods share the inner dicts
+    report = {"sets": {"sfa": _set_result(2), "ecu_bodies": {**bodies, "description": "ECU cut below faces"}}}
+    report["markdown"] = report_markdown(report)
+    card = render_card(tiny_checkpoint, report, {"forward_ms": 1.0})
+    limits = card.split("## Limits")[1]
+    assert "(ecu_bodies: bodies, arms and hands)" in limits
+    assert "test skin / background Jaccard 0.330 / 0.330, the Kovac rule 0.330 / 0.790" in limits
+    assert "docs/adr/0036" in limits
+    assert "no face in view" not in render_card(tiny_checkpoint, _report("sfa", 2), {"forward_ms": 1.0})
+
+
 def test_a_new_card_can_carry_over_sections_a_change_did_not_touch(tiny_checkpoint):
     old = render_card(tiny_checkpoint, _report("sfa", 2), {"forward_ms": 1.0}, pretrained_report=_report("abdomen", 7),
                       finetune_gain={"model": "pre.json", "folds": [{"fold": 0, "in_use": 0.3, "w3": 0.9,
