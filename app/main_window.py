@@ -118,7 +118,8 @@ class MainWindow(QMainWindow):
         self.photo_cache = PhotoCache(self.io_pool, self.display_long_side, self)
         self.photo_cache.loaded.connect(self._photo_loaded)
         self.photo_cache.failed.connect(self._photo_load_failed)
-        self.service = SegmentationService(model_path, "auto", self, face_gate=self.settings.face_gate)
+        self.service = SegmentationService(model_path, "auto", self, face_gate=self.settings.face_gate,
+                                           network=self.settings.network)
         self._apply_device_preference()
 
         self.documents: dict[Path, PhotoDocument] = {}
@@ -313,6 +314,22 @@ class MainWindow(QMainWindow):
                                   "walls). Turn it off if it takes diseased skin near a face.",
                                   checkable=True, name="face_gate")
         self.face_gate_action.setChecked(self.settings.face_gate)
+        # Which of the model's two networks runs: chosen by the faces found, or by the user, who knows whether a photo
+        # without a face in view is a close-up or shows people (docs/adr/0034, 0036).
+        self.network_group = QActionGroup(self)
+        self.network_actions: dict[str, QAction] = {}
+        for network, label, tip in (
+                ("auto", "Chosen by the &Faces Found", "The network for photos of people where a large face is found, "
+                 "the close-up network elsewhere"),
+                ("clinical", "&Close-ups", "Always the close-up network: clinical photos, a lesion on a face"),
+                ("people", "&People in Scenes", "Always the network for photos of people: bodies, arms, hands and "
+                 "legs with no face in view")):
+            action = a(label, None, None, [], tip, checkable=True, name=f"network_{network}")
+            action.setChecked(network == self.service.network)
+            # triggered, not toggled: the action a choice unchecks must not choose again.
+            action.triggered.connect(lambda _=False, n=network: self.set_network(n))
+            self.network_group.addAction(action)
+            self.network_actions[network] = action
         self.preferences_action = a("&Preferences…", self.show_preferences, "mdi6.cog-outline",
                                     [QKeySequence.StandardKey.Preferences, "Ctrl+,"], "Device, segmenting on open, "
                                     "default overlay and threshold")
@@ -426,6 +443,9 @@ class MainWindow(QMainWindow):
         segment_menu.addSeparator()
         segment_menu.addAction(self.auto_segment_action)
         segment_menu.addAction(self.face_gate_action)
+        self.network_menu = segment_menu.addMenu("&Network")
+        for action in self.network_actions.values():
+            self.network_menu.addAction(action)
         device_menu = segment_menu.addMenu("&Device")
         self.device_group = QActionGroup(self)
         self.device_actions: dict[str, QAction] = {}
@@ -606,6 +626,19 @@ class MainWindow(QMainWindow):
         self._resegment_uncorrected()
         self.statusBar().showMessage(
             f"Face colour gate {'on' if on else 'off'}; re-segmenting the photos that are not corrected.", 8000)
+
+    def set_network(self, network: str) -> None:
+        """Run this network of the model's (inference.NETWORKS), and make the open photos' maps again with it."""
+        self.network_actions[network].setChecked(True)
+        if network == self.service.network:
+            return
+        self.settings.network = network
+        self.service.cancel_batch()
+        self.service.set_network(network)
+        self._resegment_uncorrected()
+        label = self.network_actions[network].text().replace("&", "")
+        self.statusBar().showMessage(f"Network: {label.lower()}; re-segmenting the photos that are not corrected.",
+                                     8000)
 
     def _auto_segment_toggled(self, on: bool) -> None:
         self.settings.auto_segment = on
@@ -1218,6 +1251,7 @@ class MainWindow(QMainWindow):
             action.setEnabled(has_photos)
         self.segment_action.setEnabled(self.document is not None)
         self.face_gate_action.setEnabled(self.service.has_face_gate)  # a model without the gate: nothing to turn off
+        self.network_menu.setEnabled(self.service.has_people_network)  # one network: nothing to choose
         self.finetune_action.setEnabled(has_photos and not self.finetune.running and self.finetune_result is None)
 
     def shutdown(self) -> None:

@@ -18,10 +18,10 @@ from typing import Any
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from skinseg_core.atomic import atomic_write_bytes
-from skinseg_core.checkpoint import read_checkpoint_info
+from skinseg_core.checkpoint import PEOPLE_KEY, read_checkpoint_info
 from skinseg_core.devices import resolve_device
 from skinseg_core.errors import CheckpointError, SkinSegError
-from skinseg_core.inference import Segmenter, describe_run, resolve_model_path
+from skinseg_core.inference import NETWORKS, Segmenter, describe_run, resolve_model_path
 from skinseg_core.probmap import ProbabilityMap, predict_map
 from skinseg_core.sidecar import ModelStamp, Sidecar
 
@@ -36,20 +36,21 @@ PRIORITY_BATCH = 0
 _local = threading.local()
 
 
-def _thread_segmenter(model_path: Path, device: str, face_gate: bool) -> Segmenter:
-    key = (str(model_path), device, face_gate)
+def _thread_segmenter(model_path: Path, device: str, face_gate: bool, network: str) -> Segmenter:
+    key = (str(model_path), device, face_gate, network)
     if getattr(_local, "key", None) != key:
         _local.segmenter = None  # free the old model before loading the new one
         # face_gate False turns off the model file's face colour gate; True leaves it as the file says.
-        _local.segmenter = Segmenter(model_path, device=device, face_gate=None if face_gate else False)
+        _local.segmenter = Segmenter(model_path, device=device, face_gate=None if face_gate else False,
+                                     network=network)
         _local.key = key
     return _local.segmenter
 
 
-def segment_photo(model_path: Path, device: str, face_gate: bool, photo: Path,
+def segment_photo(model_path: Path, device: str, face_gate: bool, network: str, photo: Path,
                   map_path: Path) -> tuple[Path, ProbabilityMap, str]:
     """Worker function: photo -> its map, cached in the sidecar. Returns (photo, map, device description)."""
-    segmenter = _thread_segmenter(model_path, device, face_gate)
+    segmenter = _thread_segmenter(model_path, device, face_gate, network)
     prob = predict_map(segmenter, photo)
     try:
         map_path.parent.mkdir(parents=True, exist_ok=True)
@@ -86,7 +87,7 @@ class SegmentationService(QObject):
     busy_changed = Signal(bool)
 
     def __init__(self, model_path: Path | None, device: str, parent: QObject | None = None,
-                 face_gate: bool = True) -> None:
+                 face_gate: bool = True, network: str = "auto") -> None:
         super().__init__(parent)
         self.pool = WorkerPool("inference", 1, self)
         self._memory: OrderedDict[Path, ProbabilityMap] = OrderedDict()
@@ -103,6 +104,7 @@ class SegmentationService(QObject):
         self._save_timer.setInterval(400)
         self._save_timer.timeout.connect(self.save_sidecars)
         self.face_gate = face_gate  # False: the user turned the model file's face colour gate off
+        self.network = network  # inference.NETWORKS: "auto" lets the faces found choose
         self.set_model(model_path)
         self.set_device(device)
 
@@ -134,11 +136,27 @@ class SegmentationService(QObject):
         """Run the model file's face colour gate (on) or not. The maps made the other way are out of date: their
         stamp differs, so photos are segmented again when asked."""
         self.face_gate = on
+        self._restamp()
+
+    def _restamp(self) -> None:
         if self.model is not None:
             stamp = ModelStamp.from_info(self._as_run(self.model.info), self.model.path.stem)
             self.model = replace(self.model, stamp=stamp)
         self._memory.clear()
         self._describe()
+
+    def set_network(self, network: str) -> None:
+        """Which of the model's networks runs (inference.NETWORKS); maps made with another are out of date, as for
+        `set_face_gate`."""
+        if network not in NETWORKS:
+            raise ValueError(f"network must be one of {NETWORKS}, got {network!r}")
+        self.network = network
+        self._restamp()
+
+    @property
+    def has_people_network(self) -> bool:
+        """Whether the model in use has a network for photos of people (and so a choice of network)."""
+        return bool(self.model and self.model.info.get(PEOPLE_KEY))
 
     @property
     def has_face_gate(self) -> bool:
@@ -146,8 +164,10 @@ class SegmentationService(QObject):
         return bool(self.model and self.model.info.get("face_colour_gate"))
 
     def _as_run(self, info: dict[str, Any]) -> dict[str, Any]:
-        """The model file's settings as maps are made with them: without the face colour gate when it is off."""
-        return info if self.face_gate else {**info, "face_colour_gate": None}
+        """The model file's settings as maps are made with them: without the face colour gate when it is off, and
+        with the network the user chose where the model has a choice."""
+        run = info if self.face_gate else {**info, "face_colour_gate": None}
+        return {**run, "network": self.network} if info.get(PEOPLE_KEY) and self.network != "auto" else run
 
     def set_device(self, device: str) -> None:
         """Raises DeviceError (with advice) when the device is absent; the previous choice then stays."""
@@ -164,7 +184,8 @@ class SegmentationService(QObject):
         info = self._as_run(self.model.info) if self.model else {}
         self.device_description = describe_run(self._resolved_device, bool(info.get("test_time_flip")),
                                                bool(info.get("guided_filter")),
-                                               face_gate=bool(info.get("face_colour_gate")))
+                                               face_gate=bool(info.get("face_colour_gate")),
+                                               network=info.get("network", "auto"))
         self.device_changed.emit(self.device_description)
 
     # ---- sidecars and cache ----
@@ -229,7 +250,7 @@ class SegmentationService(QObject):
             if priority > PRIORITY_BATCH and self.pool.try_take(queued):
                 self.pool.start(queued, priority)  # not started yet: jump the queue
             return False
-        worker = Worker(segment_photo, model.path, self.device, self.face_gate, photo,
+        worker = Worker(segment_photo, model.path, self.device, self.face_gate, self.network, photo,
                         self.sidecar(photo).map_path(photo))
         worker.model_stamp = model.stamp  # a map made by a model no longer in use is dropped on return
         worker.signals.returned.connect(self._on_returned)

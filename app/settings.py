@@ -7,6 +7,7 @@ from typing import Any
 
 from PySide6.QtCore import QByteArray, QSettings
 
+from skinseg_core.inference import NETWORKS
 from skinseg_core.overlay import OverlayStyle
 
 from app.history import DEFAULT_PHOTO_LIMIT_MB, MAX_PHOTO_LIMIT_MB, MIN_PHOTO_LIMIT_MB
@@ -65,6 +66,17 @@ class AppSettings:
     @face_gate.setter
     def face_gate(self, value: bool) -> None:
         self.qsettings.setValue("segmentation/face_gate", bool(value))
+
+    @property
+    def network(self) -> str:
+        """Which of the model's networks runs (inference.NETWORKS): "auto", chosen by the faces found, unless the user
+        chose one."""
+        value = self.qsettings.value("segmentation/network")
+        return value if value in NETWORKS else "auto"
+
+    @network.setter
+    def network(self, value: str) -> None:
+        self.qsettings.setValue("segmentation/network", value)
 
     @property
     def device(self) -> str:

@@ -10,6 +10,7 @@ of them called skin (and of those outside the face box), and the photos' skin Ja
 from the same photos in one run.
 
     .venv/bin/python benchmarks/lesions_on_faces.py [--model FILE] [--photos 150] [--data-root ../shared/data]
+        [--network auto|clinical|people]
 """
 
 from __future__ import annotations
@@ -88,6 +89,8 @@ def main() -> int:
     parser.add_argument("--data-root", type=Path, default=REPO.parent / "shared" / "data")
     parser.add_argument("--photos", type=int, default=150)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--network", default="auto", choices=("auto", "clinical", "people"),
+                        help="which of the model's networks runs with the gate (as `skinseg predict --network`)")
     parser.add_argument("--gate", action="append", default=[], metavar="SETTING=VALUE",
                         help="one of the gate's settings instead of the model file's (face_colour.FaceColourGate), "
                         "e.g. give_back_share=0.5 or raise_to=0; repeat for more")
@@ -98,7 +101,7 @@ def main() -> int:
     args = parser.parse_args()
     rng = np.random.default_rng(args.seed)
     patches = lesion_patches(args.data_root)
-    gated = Segmenter(args.model, device="cpu", face_gate=True)
+    gated = Segmenter(args.model, device="cpu", face_gate=True, network=args.network)
     for setting in args.gate:
         key, _, value = setting.partition("=")
         if key not in gated.face_gate.to_dict():

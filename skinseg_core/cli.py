@@ -46,6 +46,15 @@ def _add_refine(parser: argparse.ArgumentParser) -> None:
                         "(default: as the model file says; the bundled model does)")
 
 
+def _add_network(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--network", default="auto", choices=("auto", "clinical", "people"),
+                        help="which of the model's networks runs: auto (default) chooses by the faces found, the "
+                        "network for photos of people where a large face is found and the first network elsewhere; "
+                        "clinical always runs the first network (close-ups, a lesion on a face); people always runs "
+                        "the network for photos of people, where the model has one (bodies, arms, hands and legs "
+                        "with no face in view)")
+
+
 def _add_model(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", type=Path, default=None,
                         help="model file (.json with its .safetensors beside it); default: the bundled model")
@@ -161,7 +170,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
     if not photos:
         raise SkinSegError("No photos to segment: name photo files or folders that contain photos.")
     segmenter = Segmenter(args.model, device=args.device, tta=args.tta, refine=args.refine,
-                          face_gate=args.face_gate)
+                          face_gate=args.face_gate, network=args.network)
     threshold = args.threshold if args.threshold is not None else segmenter.loaded.threshold
     args.out.mkdir(parents=True, exist_ok=True)
     failures = 0
@@ -187,7 +196,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from skinseg_core.evaluation import evaluate_model, format_summary
 
     result = evaluate_model(args.model, args.images, args.masks, threshold=args.threshold, device=args.device,
-                            tta=args.tta, refine=args.refine, face_gate=args.face_gate,
+                            tta=args.tta, refine=args.refine, face_gate=args.face_gate, network=args.network,
                             progress=lambda it, n: _progress(it, total=n, desc="evaluating", unit="photo",
                                                              quiet=args.json))
     if args.json:
@@ -378,7 +387,8 @@ def cmd_report(args: argparse.Namespace) -> int:
     elif args.fold:
         raise SkinSegError("--fold needs --clinical-kfold K: it trains one of the K folds")
     else:
-        report = bundled_report(args.model, data_root, device=args.device, progress=photos, split=args.split)
+        report = bundled_report(args.model, data_root, device=args.device, progress=photos, split=args.split,
+                                network=args.network)
     if args.out:
         args.out.mkdir(parents=True, exist_ok=True)
         atomic_write_json(args.out / "report.json", report)
@@ -434,6 +444,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="average with a horizontally flipped pass (default: as the model file says; the bundled "
                    "model does)")
     _add_refine(p)
+    _add_network(p)
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_predict)
 
@@ -447,6 +458,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--tta", action=argparse.BooleanOptionalAction, default=None,
                    help="average with a horizontally flipped pass (default: as the model file says)")
     _add_refine(p)
+    _add_network(p)
     p.add_argument("--json", action="store_true", help="print JSON (with per-photo scores)")
     p.set_defaults(func=cmd_evaluate)
 
@@ -558,6 +570,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--split", choices=["test", "val"], default="test",
                    help="val: score the validation splits instead (no clinical photos), to choose between training "
                         "runs without looking at the test sets")
+    _add_network(p)
     _add_device(p)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_report)

@@ -46,8 +46,9 @@ def evaluate_model(
     progress: ProgressWrap | None = None,
     refine: bool | None = None,
     face_gate: bool | None = None,
+    network: str = "auto",
 ) -> dict[str, Any]:
-    segmenter = Segmenter(model, device=device, tta=tta, refine=refine, face_gate=face_gate)
+    segmenter = Segmenter(model, device=device, tta=tta, refine=refine, face_gate=face_gate, network=network)
     result = evaluate_pairs(segmenter, find_pairs(images, masks), threshold, progress)
     result["images"] = str(images)
     return result

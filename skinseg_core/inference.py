@@ -33,6 +33,12 @@ from skinseg_core.transforms import resize_for_network
 log = logging.getLogger(__name__)
 
 BACKENDS = ("auto", "torch", "onnx")
+# Which of a model's networks runs on a photo: "auto" chooses by the faces found (the network for photos of people
+# where a large face is found, docs/adr/0028, 0035; the first network elsewhere); "clinical" always runs the first
+# network, "people" always the network for photos of people. No cue found tells a photo of an arm in a room from a wide
+# clinical shot (docs/adr/0034, 0036), and a close-up of a lesion on a face goes to the network for people, which
+# calls less of such lesions skin; the user, who knows what the photo shows, can choose.
+NETWORKS = ("auto", "clinical", "people")
 
 
 def resolve_model_path(model: str | Path | None) -> Path:
@@ -57,10 +63,15 @@ class Prediction:
         return self.probabilities >= threshold
 
 
+# How the status bar names a network the user chose instead of the faces found (NETWORKS).
+NETWORK_LABELS = {"clinical": "close-up network", "people": "network for people"}
+
+
 def describe_run(device: torch.device, flip: bool, refined: bool, backend: str | None = None,
-                 face_gate: bool = False) -> str:
+                 face_gate: bool = False, network: str = "auto") -> str:
     """How photos are segmented, for status bars and logs, e.g. 'CPU · 2 threads · ONNX Runtime · flip averaged ·
-    edges refined · face colour'. backend None: not known yet (it is chosen when a Segmenter loads the model)."""
+    edges refined · face colour'. backend None: not known yet (it is chosen when a Segmenter loads the model).
+    network: NETWORKS; a network chosen by the user, not by the faces found, is named."""
     parts = [describe_device(device)]
     if backend == "onnx":
         parts.append("ONNX Runtime")
@@ -70,6 +81,8 @@ def describe_run(device: torch.device, flip: bool, refined: bool, backend: str |
         parts.append("edges refined")
     if face_gate:
         parts.append("face colour")
+    if network in NETWORK_LABELS:
+        parts.append(NETWORK_LABELS[network])
     return " · ".join(parts)
 
 
@@ -78,14 +91,19 @@ class Segmenter:
 
     def __init__(self, model: LoadedModel | str | Path | None = None, device: str = "auto", tta: bool | None = None,
                  backend: str = "auto", refine: bool | GuidedFilter | None = None,
-                 onnx_file: Path | None = None, face_gate: bool | FaceColourGate | None = None) -> None:
+                 onnx_file: Path | None = None, face_gate: bool | FaceColourGate | None = None,
+                 network: str = "auto") -> None:
         """tta: average in a horizontally flipped pass; None (default) follows the model file's `test_time_flip`.
         backend: "auto" (ONNX Runtime on the CPU when installed, else torch), "torch" or "onnx".
         refine: the guided filter (refine.py); None (default) follows the model file's `guided_filter`, True uses the
         file's or else the default settings, False turns it off, a GuidedFilter uses those settings.
         face_gate: the face colour gate (face_colour.py), chosen as `refine` is.
         onnx_file: with the ONNX backend, run this export of the model instead of its cached fp32 one (an int8 copy
-        from quantise.py, which benchmarks/int8_quantisation.py scores against fp32)."""
+        from quantise.py, which benchmarks/int8_quantisation.py scores against fp32).
+        network: one of NETWORKS; "people" with a model that has no network for photos of people runs its only one."""
+        if network not in NETWORKS:
+            raise ValueError(f"network must be one of {NETWORKS}, got {network!r}")
+        self.network = network
         self.loaded = model if isinstance(model, LoadedModel) else load_checkpoint(resolve_model_path(model))
         self.device = resolve_device(device)
         self.tta = self.loaded.test_time_flip if tta is None else tta
@@ -114,8 +132,9 @@ class Segmenter:
             raise ValueError("onnx_file needs the ONNX backend")
         self._onnx = OnnxRunner(onnx_file or cached_export(self.loaded)) if backend == "onnx" else None
         # The network for photos of people, if the model file names one: it is chosen by the first face search, so
-        # it runs only with the face colour gate (docs/adr/0028). With `onnx_file` it stays at fp32.
-        people = self.loaded.people if self.face_gate is not None else None
+        # it runs only with the face colour gate (docs/adr/0028), or where the caller asks for it. With `onnx_file` it
+        # stays at fp32.
+        people = self.loaded.people if self.face_gate is not None or network == "people" else None
         self.people_model = people.model.to(self.device).eval() if people is not None else None
         if self.people_model is not None and self.device.type in ("cpu", "cuda"):
             self.people_model.to(memory_format=torch.channels_last)
@@ -123,8 +142,9 @@ class Segmenter:
 
     @property
     def device_description(self) -> str:
+        # A model with one network runs it whatever was chosen.
         return describe_run(self.device, self.tta, self.guided_filter is not None, self.backend,
-                            self.face_gate is not None)
+                            self.face_gate is not None, self.network if self.loaded.people is not None else "auto")
 
     @property
     def refine_long_side(self) -> int:
@@ -164,7 +184,8 @@ class Segmenter:
         return detect_large_profiles(rgb, self.loaded.people_min_face_share)
 
     def is_people_photo(self, rgb: np.ndarray, first: list, profiles: list | None = None) -> bool:
-        """Whether `rgb` goes to the network for photos of people: the model has one and the first face search found
+        """Whether `rgb` goes to the network for photos of people when the network is chosen by the faces found
+        (`network` "auto"): the model has one and the first face search found
         a face at least `people_min_face_share` of the photo's width (a portrait or a few people, not a crowd), or,
         where it found no face, a face seen from the side as large (`profiles`: what `profile_faces` found, if it
         already ran)."""
@@ -195,7 +216,7 @@ class Segmenter:
         """uint8 [H, W, 3] -> float32 map that `predict_photo` resizes to the full size: the network's S x S map, or
         its refinement with the photo at up to 2S on the long side (the photo's aspect ratio); then the face colour
         gate, if any (with the gate, a photo with a face and a colour cast is re-balanced first)."""
-        first, people = None, False
+        first, people, large_face = None, self.network == "people" and self.people_model is not None, False
         if self.face_gate is not None:
             # The first face search needs no map: where it finds a face, a colour cast is undone before the network
             # sees the photo (colour_balance.py), and a photo of people with a large enough face goes to the network
@@ -205,7 +226,9 @@ class Segmenter:
             first = self.face_gate.first_faces(rgb)
             profiles = self.profile_faces(rgb, first)
             rgb = self.face_gate.balanced(rgb, first or profiles)
-            people = self.is_people_photo(rgb, first, profiles)
+            # Whichever network the caller chose, a photo with a large face is not searched again for small faces.
+            large_face = self.is_people_photo(rgb, first, profiles)
+            people = people or (large_face and self.network == "auto")
         compact = self.network_probabilities(rgb, people)
         if self.guided_filter is not None:
             compact = refine_map(rgb, compact, self.guided_filter, self.refine_long_side)
@@ -213,7 +236,7 @@ class Segmenter:
             # A photo of people (a face at least people_min_face_share wide) is not searched again for faces too
             # small for the first search: on 61 such photos read at 800 px it found none, and it took up to 128 ms
             # (docs/adr/0032). Close-ups, group photos and crowds are.
-            faces = first if people else self.face_gate.faces(rgb, compact, first)
+            faces = first if large_face else self.face_gate.faces(rgb, compact, first)
             compact = gate_map(rgb, compact, faces, self.face_gate)
         return compact
 

@@ -341,7 +341,9 @@ def _bodies_limit(report: dict[str, Any]) -> list[str]:
             f"Kovac rule {scores('kovac-rgb')}). The network for photos of people does better on them but loses "
             "lesion pixels on wide clinical shots, and no cue found so far tells such photos from those (docs/adr/"
             "0034); short fine-tunes of the first network with such photos lifted them past both colour rules but cost "
-            "the clinical photos and the crowd pictures (docs/adr/0036)."]
+            "the clinical photos and the crowd pictures (docs/adr/0036). The user can choose the network for photos of "
+            "people for such photos: Segmentation › Network › People in Scenes in the app, `--network people` on the "
+            "command line (docs/adr/0036)."]
 
 
 def _table1_lines(table1: dict[str, Any]) -> list[str]:

@@ -130,15 +130,16 @@ def score_pairs(
 
 def bundled_report(model: str | Path | None, data_root: str | Path, device: str = "auto",
                    progress: Callable[[Iterable, int, str], Iterable] | None = None,
-                   split: str = "test") -> dict[str, Any]:
+                   split: str = "test", network: str = "auto") -> dict[str, Any]:
     """Scores per set. `split` "val" scores the validation splits instead (no clinical set; the group pictures
-    are tiled from LFW's validation photos): for choosing between training runs without touching the test sets."""
+    are tiled from LFW's validation photos): for choosing between training runs without touching the test sets.
+    `network`: which of the model's networks runs (`inference.NETWORKS`; "auto" as the app and `skinseg predict`)."""
     if split not in SPLITS:
         raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
-    segmenter = Segmenter(model, device=device)
+    segmenter = Segmenter(model, device=device, network=network)
     splits = dataset_splits(data_root)
     report: dict[str, Any] = {"model": segmenter.loaded.name, "weights_sha256": segmenter.loaded.info.get(
-        "weights_sha256"), "split": split, "sets": {}}
+        "weights_sha256"), "split": split, "network": network, "sets": {}}
     for name in TEST_SETS if split == "test" else VAL_SETS:
         report["sets"][name] = score_pairs(segmenter, getattr(splits[name], split), progress=progress, label=name)
     for name, (per_side, cell, _) in TILED_SETS.items():
@@ -181,4 +182,8 @@ def report_markdown(report: dict[str, Any]) -> str:
                 f"| {'' if lesion is None else f'{lesion:.3f}'} |"
             )
     notes = [f"{name}: {entry['description']}." for name, entry in report["sets"].items() if "description" in entry]
+    network = report.get("network", "auto")
+    if network != "auto":
+        notes.append(f"model: run with `--network {network}` on every photo, not with the network the faces found "
+                     "choose.")
     return "\n".join(lines + ([""] + notes if notes else []))

@@ -54,7 +54,8 @@ STATUSES = (NOT_SEGMENTED, SEGMENTED, CORRECTED)
 @dataclass(frozen=True)
 class ModelStamp:
     """Which model made a map: its name, the sha256 of its weights (empty when unknown) and `run`, a digest of the
-    model file's settings besides the weights that change its maps (test-time flip, guided filter, face colour gate),
+    model file's settings besides the weights that change its maps (test-time flip, guided filter, face colour gate;
+    and the network the user chose, where it is not chosen by the faces found),
     so that a map made before a model file gained such a setting is made again."""
 
     name: str
@@ -73,6 +74,9 @@ class ModelStamp:
             except (KeyError, TypeError, ValueError):
                 pass  # a damaged entry: loading the model says what to do
             settings["face_colour_gate"] = gate
+        network = info.get("network", "auto")
+        if network != "auto":  # only when chosen, so that maps made before the choice existed keep their stamp
+            settings["network"] = network
         run = hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:16]
         return cls(name=str(info.get("name", fallback_name)), sha256=str(info.get("weights_sha256", "")), run=run)
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from skinseg_core.checkpoint import CheckpointMeta, load_checkpoint, save_checkpoint
+import torch
+
+from skinseg_core.checkpoint import PEOPLE_KEY, CheckpointMeta, load_checkpoint, save_checkpoint
 from skinseg_core.face_colour import FaceColourGate
 from skinseg_core.refine import GuidedFilter
 
@@ -30,3 +32,18 @@ def gating_copy(model_json: Path, out: Path) -> Path:
     loaded = load_checkpoint(model_json)
     return save_checkpoint(loaded.model, out, CheckpointMeta(name=loaded.name,
                                                              face_colour_gate=FaceColourGate().to_dict()))
+
+
+def people_copy(model_json: Path, out: Path) -> Path:
+    """The same network and name saved to `out` with the face colour gate and a network for photos of people (as the
+    bundled model has): the same network again, its last layer's bias raised so that it calls everything skin and the
+    user can see which one ran."""
+    loaded = load_checkpoint(model_json)
+    gate = FaceColourGate().to_dict()
+    skin_everywhere = load_checkpoint(model_json).model
+    with torch.no_grad():
+        skin_everywhere.merge_residual.conv.bias.fill_(50.0)
+    people = save_checkpoint(skin_everywhere, out.with_name(f"{out.stem}-people.json"),
+                             CheckpointMeta(name=f"{loaded.name}-people", face_colour_gate=gate))
+    return save_checkpoint(loaded.model, out, CheckpointMeta(
+        name=loaded.name, face_colour_gate=gate, extra={PEOPLE_KEY: {"file": people.name, "min_face_share": 0.15}}))

@@ -16,7 +16,7 @@ from PIL import Image
 
 from skinseg_core.checkpoint import CheckpointMeta, load_checkpoint, save_checkpoint
 from skinseg_core.cli import main
-from tests.model_files import flipping_copy, refining_copy
+from tests.model_files import flipping_copy, people_copy, refining_copy
 
 from .conftest import tiny_model
 
@@ -104,6 +104,26 @@ def test_predict_follows_the_models_guided_filter_unless_told_not_to(tmp_path, c
     assert np.array_equal(by_default, probabilities(tiny_checkpoint, "--refine"))
     plain = probabilities(refining, "--no-refine")
     assert np.array_equal(plain, probabilities(tiny_checkpoint)) and np.abs(by_default - plain).max() > 2
+
+
+def test_predict_runs_the_network_it_is_told_to(tmp_path, tiny_checkpoint, capsys):
+    photo = tmp_path / "p.png"
+    Image.fromarray(np.full((60, 80, 3), (120, 110, 100), np.uint8)).save(photo)  # no face in it
+    model = people_copy(tiny_checkpoint, tmp_path / "people" / "tiny.json")  # its network for people: all skin
+
+    def probabilities(*flags):
+        out = tmp_path / f"out{'-'.join(flags)}"
+        assert main(["predict", str(photo), "--out", str(out), "--model", str(model), "--probabilities", *flags]) == 0
+        return np.array(Image.open(out / "p_prob.png"))
+
+    # No face: the first network runs (a random tiny one: about 0.5 everywhere).
+    assert probabilities().min() < 250 and "network for people" not in capsys.readouterr().err
+    assert probabilities("--network", "people").min() == 255
+    assert "network for people" in capsys.readouterr().err  # the summary line says which ran
+    assert np.array_equal(probabilities("--network", "clinical"), probabilities())
+    with pytest.raises(SystemExit):
+        main(["predict", str(photo), "--out", str(tmp_path / "x"), "--network", "faces"])
+    assert "invalid choice: 'faces'" in capsys.readouterr().err
 
 
 def test_predict_reports_bad_files_and_goes_on(tmp_path, tiny_checkpoint, capsys):

@@ -159,6 +159,12 @@ def test_model_card_states_what_group_scale_costs(tiny_checkpoint):
     assert "one by one" not in without
 
 
+def test_a_report_made_with_a_chosen_network_says_so():
+    report = {"sets": {"sfa": _set_result(2)}}
+    assert "--network" not in report_markdown(report) + report_markdown({**report, "network": "auto"})
+    assert "model: run with `--network people` on every photo" in report_markdown({**report, "network": "people"})
+
+
 def test_model_card_states_what_photos_without_a_face_in_view_cost(tiny_checkpoint):
     bodies = _set_result(18, mean=0.33)
     kovac = bodies["methods"]["kovac-rgb"]["summary"]
@@ -169,7 +175,7 @@ def test_model_card_states_what_photos_without_a_face_in_view_cost(tiny_checkpoi
     limits = card.split("## Limits")[1]
     assert "(ecu_bodies: bodies, arms and hands)" in limits
     assert "test skin / background Jaccard 0.330 / 0.330, the Kovac rule 0.330 / 0.790" in limits
-    assert "docs/adr/0036" in limits
+    assert "docs/adr/0036" in limits and "`--network people`" in limits
     assert "no face in view" not in render_card(tiny_checkpoint, _report("sfa", 2), {"forward_ms": 1.0})
 
 
