@@ -29,7 +29,7 @@ sys.path.insert(0, str(REPO))
 
 from skinseg_core.faces import detect_faces  # noqa: E402
 from skinseg_core.imageio import Photo, read_mask, read_photo  # noqa: E402
-from skinseg_core.inference import Segmenter  # noqa: E402
+from skinseg_core.inference import NETWORKS, Segmenter  # noqa: E402
 from skinseg_core.metrics import confusion, jaccard  # noqa: E402
 from skinseg_core.recipes import CLINICAL_SET, dataset_splits  # noqa: E402
 
@@ -89,7 +89,7 @@ def main() -> int:
     parser.add_argument("--data-root", type=Path, default=REPO.parent / "shared" / "data")
     parser.add_argument("--photos", type=int, default=150)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--network", default="auto", choices=("auto", "clinical", "people"),
+    parser.add_argument("--network", default="auto", choices=NETWORKS,
                         help="which of the model's networks runs with the gate (as `skinseg predict --network`)")
     parser.add_argument("--gate", action="append", default=[], metavar="SETTING=VALUE",
                         help="one of the gate's settings instead of the model file's (face_colour.FaceColourGate), "

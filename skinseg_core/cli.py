@@ -47,6 +47,7 @@ def _add_refine(parser: argparse.ArgumentParser) -> None:
 
 
 def _add_network(parser: argparse.ArgumentParser) -> None:
+    # inference.NETWORKS, written out: importing it here would load torch for every command's --help.
     parser.add_argument("--network", default="auto", choices=("auto", "clinical", "people"),
                         help="which of the model's networks runs: auto (default) chooses by the faces found, the "
                         "network for photos of people where a large face is found and the first network elsewhere; "

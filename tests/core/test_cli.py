@@ -252,3 +252,13 @@ def test_benchmark_times_a_models_face_colour_gate_with_and_without_it(tiny_chec
     assert "face colour" in result["device"] and result["face_colour_gate"] == FaceColourGate().to_dict()
     for key in ("face_gate_ms", "photo_12mp_without_face_gate_ms", "face_gate_time_ratio_12mp"):
         assert result[key] > 0, key
+
+
+def test_the_command_line_offers_the_networks_inference_knows():
+    from skinseg_core.cli import build_parser
+    from skinseg_core.inference import NETWORKS
+
+    for command in ("predict", "evaluate", "report"):
+        action = next(a for a in build_parser()._subparsers._group_actions[0].choices[command]._actions
+                      if a.dest == "network")
+        assert tuple(action.choices) == NETWORKS and action.default == "auto"
