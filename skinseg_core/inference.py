@@ -216,7 +216,7 @@ class Segmenter:
         """uint8 [H, W, 3] -> float32 map that `predict_photo` resizes to the full size: the network's S x S map, or
         its refinement with the photo at up to 2S on the long side (the photo's aspect ratio); then the face colour
         gate, if any (with the gate, a photo with a face and a colour cast is re-balanced first)."""
-        first, people, large_face = None, self.network == "people" and self.people_model is not None, False
+        first, large_face = None, False
         if self.face_gate is not None:
             # The first face search needs no map: where it finds a face, a colour cast is undone before the network
             # sees the photo (colour_balance.py), and a photo of people with a large enough face goes to the network
@@ -228,7 +228,8 @@ class Segmenter:
             rgb = self.face_gate.balanced(rgb, first or profiles)
             # Whichever network the caller chose, a photo with a large face is not searched again for small faces.
             large_face = self.is_people_photo(rgb, first, profiles)
-            people = people or (large_face and self.network == "auto")
+        people = self.people_model is not None and (self.network == "people" or
+                                                    (self.network == "auto" and large_face))
         compact = self.network_probabilities(rgb, people)
         if self.guided_filter is not None:
             compact = refine_map(rgb, compact, self.guided_filter, self.refine_long_side)

@@ -14,6 +14,7 @@ from skinseg_core.errors import CheckpointError
 from skinseg_core.face_colour import FaceColourGate
 from skinseg_core.inference import Segmenter
 from tests.core.conftest import tiny_model
+from tests.model_files import calling_all_skin
 
 
 def _with_people(folder, share: float = 0.15, people_model=None):
@@ -77,10 +78,7 @@ def _network_used(segmenter, rgb, faces, monkeypatch) -> list[bool]:
 
 @pytest.mark.parametrize("backend", ["torch", "onnx"])
 def test_photos_with_a_large_enough_face_go_to_the_network_for_people(tmp_path, monkeypatch, backend):
-    skin_everywhere = tiny_model()
-    with torch.no_grad():
-        skin_everywhere.merge_residual.conv.bias.fill_(50.0)  # the score layer's bias alone decides: all skin
-    segmenter = Segmenter(_with_people(tmp_path, share=0.15, people_model=skin_everywhere), device="cpu",
+    segmenter = Segmenter(_with_people(tmp_path, share=0.15, people_model=calling_all_skin(tiny_model())), device="cpu",
                           backend=backend)
     rgb = np.full((200, 300, 3), 128, np.uint8)
     assert _network_used(segmenter, rgb, [(100, 50, 45, 45)], monkeypatch) == [True]  # 45 px of 300: 0.15
